@@ -1,0 +1,112 @@
+// The validated form of a config file: what the engine runs.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace batchproc {
+
+// Where a value came from: a config file position (1-based), or a --set override.
+struct SourceMark {
+    std::string file; // config path as given, or "--set"
+    int line = 0;     // 0 when unknown
+    int column = 0;
+
+    std::string to_string() const; // "file:line:column" (or "file" when no position)
+};
+
+// A config error: names the place, the key and what is wrong. Nothing runs after one.
+class ConfigError : public std::runtime_error {
+public:
+    ConfigError(SourceMark mark, std::string key, const std::string &message);
+    const SourceMark &mark() const { return mark_; }
+    const std::string &key() const { return key_; }
+    const std::string &message() const { return message_; }
+
+private:
+    SourceMark mark_;
+    std::string key_;
+    std::string message_;
+};
+
+enum class PoolMode { serial, threads, processes };
+enum class StartMethod { fork, spawn, forkserver };
+enum class DamagedPolicy { error, warn }; // what a damaged (e.g. truncated) image does to its job
+
+const char *to_string(PoolMode);
+const char *to_string(StartMethod);
+
+struct PluginRef {
+    std::string name_or_path; // bundled name ("imgproc") or a path to a .so (made absolute)
+    SourceMark mark;
+};
+
+// One stage's parameters as written, before schema validation (plugin_host does that).
+struct RawParam {
+    std::string name;
+    YAML::Node value;
+    SourceMark mark;
+};
+
+struct StageSpec {
+    std::string name;
+    std::vector<RawParam> params;
+    SourceMark mark; // of the stage's name
+};
+
+struct DecodeOptions {
+    bool exif_orientation = true;              // input.exif_orientation
+    uint64_t max_pixels = 268'435'456;         // input.max_pixels (256 Mi pixels)
+    DamagedPolicy damaged = DamagedPolicy::error; // input.damaged: error | warn
+    bool shrink_on_load = true;                // input.shrink_on_load
+};
+
+struct InputSpec {
+    std::vector<std::filesystem::path> paths; // absolute (resolved against the config's folder)
+    std::vector<std::string> include;         // empty = every format the decoder reads
+    std::vector<std::string> exclude;
+    bool recursive = true;
+    std::optional<int64_t> generate_count;    // input.generate.count: jobs that read no file
+    DecodeOptions decode;
+    SourceMark mark; // of the input section
+};
+
+struct OutputSpec {
+    std::filesystem::path dir; // absolute; empty when the config has no output section
+    std::string name = "{rel_dir}/{stem}.{ext}";
+    bool overwrite = true;
+    SourceMark name_mark;
+    SourceMark mark;
+};
+
+struct PoolSpec {
+    PoolMode mode = PoolMode::processes;
+    int workers = 0; // 0 = auto: the cores available to this process
+    StartMethod start_method = StartMethod::forkserver;
+    int threads_per_worker = 1;
+    double timeout_s = 60;         // per job; 0 = none
+    int retries = 1;               // extra attempts after a crash or timeout
+    uint64_t max_memory = 0;       // bytes per worker; 0 = no cap
+    int max_jobs_per_worker = 0;   // 0 = no recycling
+    bool oversubscribe = false;    // allow workers * threads_per_worker > cores
+};
+
+struct RunSpec {
+    std::filesystem::path config_path; // absolute
+    std::filesystem::path base_dir;    // folder of the config file
+    std::vector<PluginRef> plugins;
+    std::vector<std::filesystem::path> plugin_path; // extra folders to search (absolute)
+    InputSpec input;
+    OutputSpec output;
+    PoolSpec pool;
+    std::optional<std::filesystem::path> report; // absolute
+    std::vector<StageSpec> pipeline;
+};
+
+} // namespace batchproc

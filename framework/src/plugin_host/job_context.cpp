@@ -1,0 +1,94 @@
+#include "plugin_host/job_context.hpp"
+
+#include <batchproc/plugin.hpp>
+
+#include <cstdio>
+#include <exception>
+
+namespace batchproc {
+
+JobContext::JobContext(int64_t index, std::string input_path) : index_(index), input_path_(std::move(input_path)) {}
+
+const bp_host_api *JobContext::host_api() {
+    static const bp_host_api api = [] {
+        bp_host_api a{};
+        a.struct_size = sizeof(bp_host_api);
+        a.get_image = &api_get_image;
+        a.set_image = &api_set_image;
+        a.set_metric_int = &api_set_metric_int;
+        a.set_metric_float = &api_set_metric_float;
+        a.set_metric_string = &api_set_metric_string;
+        a.write_output = &api_write_output;
+        a.input_path = &api_input_path;
+        a.job_index = &api_job_index;
+        a.warn = &api_warn;
+        return a;
+    }();
+    return &api;
+}
+
+void JobContext::set_image(cv::Mat image) {
+    holder_.reset();
+    retained_.clear();
+    image_ = std::move(image);
+}
+
+int JobContext::api_get_image(bp_job *job, bp_image *out) {
+    JobContext &ctx = of(job);
+    if (ctx.image_.empty()) return 0;
+    const cv::Mat &m = ctx.image_;
+    out->data = m.data;
+    out->width = m.cols;
+    out->height = m.rows;
+    out->channels = m.channels();
+    out->depth = Job::bp_depth_of(m.depth());
+    out->stride = m.step[0];
+    return 1;
+}
+
+void JobContext::api_set_image(bp_job *job, const bp_image *pixels, void (*release)(void *), void *opaque) {
+    JobContext &ctx = of(job);
+    std::shared_ptr<void> holder;
+    if (release != nullptr) holder = std::shared_ptr<void>(opaque, release);
+    cv::Mat view(pixels->height, pixels->width, CV_MAKETYPE(Job::cv_depth(pixels->depth), pixels->channels),
+                 pixels->data, pixels->stride);
+    // A stage may hand back a view into the current pixels (a crop, say): keep those alive.
+    const auto *p = static_cast<const uchar *>(pixels->data);
+    const bool points_into_current =
+        !ctx.image_.empty() && p >= ctx.image_.datastart && p < ctx.image_.dataend;
+    if (points_into_current) {
+        if (ctx.holder_) ctx.retained_.push_back(ctx.holder_);
+        ctx.retained_.emplace_back(std::make_shared<cv::Mat>(ctx.image_));
+    } else {
+        ctx.retained_.clear();
+    }
+    ctx.image_ = view;
+    ctx.holder_ = std::move(holder);
+}
+
+void JobContext::api_set_metric_int(bp_job *job, const char *key, int64_t value) { of(job).metrics_[key] = value; }
+void JobContext::api_set_metric_float(bp_job *job, const char *key, double value) { of(job).metrics_[key] = value; }
+void JobContext::api_set_metric_string(bp_job *job, const char *key, const char *value) {
+    of(job).metrics_[key] = value ? value : "";
+}
+
+bp_status JobContext::api_write_output(bp_job *job, const void *data, size_t size, bp_error *err) {
+    JobContext &ctx = of(job);
+    try {
+        if (!ctx.writer_) throw std::runtime_error("this job has no output file (the config has no output section)");
+        if (ctx.output_written_) throw std::runtime_error("the output of this job was already written by an earlier stage");
+        ctx.writer_(data, size);
+        ctx.output_written_ = true;
+        ctx.bytes_out_ += size;
+        return BP_OK;
+    } catch (const std::exception &e) {
+        detail::copy_message(err, e.what());
+    }
+    return BP_ERROR;
+}
+
+const char *JobContext::api_input_path(bp_job *job) { return of(job).input_path_.c_str(); }
+int64_t JobContext::api_job_index(bp_job *job) { return of(job).index_; }
+void JobContext::api_warn(bp_job *job, const char *message) { of(job).warnings_.emplace_back(message ? message : ""); }
+
+} // namespace batchproc

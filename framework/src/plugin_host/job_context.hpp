@@ -1,0 +1,68 @@
+// The host side of one job as a stage sees it through bp_host_api: the current image,
+// metrics, warnings and the encoded output.
+#pragma once
+
+#include <batchproc/plugin.h>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace batchproc {
+
+class JobContext {
+public:
+    // Writes the encoded output; throws std::runtime_error with a sentence on failure.
+    using OutputWriter = std::function<void(const void *data, size_t size)>;
+
+    JobContext(int64_t index, std::string input_path);
+    JobContext(const JobContext &) = delete;
+    JobContext &operator=(const JobContext &) = delete;
+
+    bp_job *handle() { return reinterpret_cast<bp_job *>(this); }
+    static const bp_host_api *host_api();
+
+    void set_image(cv::Mat image); // the host's own pixels (decoded input)
+    bool has_image() const { return !image_.empty(); }
+    const cv::Mat &image() const { return image_; }
+
+    void set_output_writer(OutputWriter writer) { writer_ = std::move(writer); }
+    bool output_written() const { return output_written_; }
+    uint64_t bytes_out() const { return bytes_out_; }
+
+    int64_t index() const { return index_; }
+    const std::string &input_path() const { return input_path_; }
+
+    nlohmann::ordered_json &metrics() { return metrics_; }
+    std::vector<std::string> &warnings() { return warnings_; }
+
+private:
+    static JobContext &of(bp_job *job) { return *reinterpret_cast<JobContext *>(job); }
+    static int api_get_image(bp_job *job, bp_image *out);
+    static void api_set_image(bp_job *job, const bp_image *pixels, void (*release)(void *), void *opaque);
+    static void api_set_metric_int(bp_job *job, const char *key, int64_t value);
+    static void api_set_metric_float(bp_job *job, const char *key, double value);
+    static void api_set_metric_string(bp_job *job, const char *key, const char *value);
+    static bp_status api_write_output(bp_job *job, const void *data, size_t size, bp_error *err);
+    static const char *api_input_path(bp_job *job);
+    static int64_t api_job_index(bp_job *job);
+    static void api_warn(bp_job *job, const char *message);
+
+    int64_t index_;
+    std::string input_path_;
+    cv::Mat image_;
+    std::shared_ptr<void> holder_;                // keeps plugin-owned pixels alive
+    std::vector<std::shared_ptr<void>> retained_; // earlier buffers a newer image points into
+    OutputWriter writer_;
+    bool output_written_ = false;
+    uint64_t bytes_out_ = 0;
+    nlohmann::ordered_json metrics_ = nlohmann::ordered_json::object();
+    std::vector<std::string> warnings_;
+};
+
+} // namespace batchproc

@@ -1,0 +1,79 @@
+#include "plugin_host/pipeline.hpp"
+
+#include "config/suggest.hpp"
+
+#include <stdexcept>
+
+namespace batchproc {
+
+PipelinePlan plan_pipeline(const RunSpec &spec, PluginRegistry &registry) {
+    for (const PluginRef &ref : spec.plugins) {
+        try {
+            registry.load(ref.name_or_path);
+        } catch (const PluginError &e) {
+            throw ConfigError(ref.mark, "plugins", e.what());
+        }
+    }
+    PipelinePlan plan;
+    if (spec.pipeline.empty()) throw ConfigError({spec.config_path.string()}, "pipeline", "the pipeline has no stages");
+    for (size_t i = 0; i < spec.pipeline.size(); ++i) {
+        const StageSpec &s = spec.pipeline[i];
+        const std::string key = "pipeline[" + std::to_string(i) + "]." + s.name;
+        StageRef ref = registry.find_stage(s.name);
+        if (ref.stage == nullptr) {
+            std::string loaded;
+            for (const LoadedPlugin &p : registry.plugins()) loaded += (loaded.empty() ? "" : ", ") + p.id;
+            throw ConfigError(s.mark, key,
+                              "unknown stage \"" + s.name + "\"" + did_you_mean(s.name, registry.stage_names()) +
+                                  "; loaded plugins: " + (loaded.empty() ? "none" : loaded) +
+                                  " (see `batchproc plugins`)");
+        }
+        PlannedStage planned{ref, validate_params(*ref.stage, s, key), s.mark, key};
+        if (ref.stage->flags & BP_STAGE_WRITES_OUTPUT) {
+            if (plan.writes_output)
+                throw ConfigError(s.mark, key, "a pipeline can have only one output stage (such as save)");
+            plan.writes_output = true;
+            if (ref.stage->extension_param != nullptr) {
+                const std::string ext = planned.params.text(ref.stage->extension_param);
+                if (!ext.empty() && ext != "auto") plan.output_ext = ext;
+            }
+        }
+        if (ref.stage->flags & BP_STAGE_NEEDS_IMAGE) plan.needs_image = true;
+        try {
+            StageInstance probe(planned);
+        } catch (const std::exception &e) {
+            throw ConfigError(s.mark, key, e.what());
+        }
+        plan.stages.push_back(std::move(planned));
+    }
+    return plan;
+}
+
+StageInstance::StageInstance(const PlannedStage &stage) : stage_(stage.ref.stage) {
+    bp_error err{};
+    if (stage_->create(stage.params.c_params(), &state_, &err) != BP_OK)
+        throw std::runtime_error(err.message[0] ? err.message : "the stage could not be created");
+}
+
+StageInstance::StageInstance(StageInstance &&other) noexcept : stage_(other.stage_), state_(other.state_) {
+    other.state_ = nullptr;
+}
+
+StageInstance::~StageInstance() {
+    if (state_ != nullptr) stage_->destroy(state_);
+}
+
+std::string StageInstance::process(JobContext &job) {
+    if ((stage_->flags & BP_STAGE_NEEDS_IMAGE) && !job.has_image())
+        return std::string("stage ") + stage_->name + " needs an image, and this job has none";
+    bp_error err{};
+    if (stage_->process(state_, JobContext::host_api(), job.handle(), &err) == BP_OK) return "";
+    return err.message[0] ? std::string(err.message) : std::string(stage_->name) + " failed without a message";
+}
+
+Pipeline::Pipeline(const PipelinePlan &plan) {
+    stages_.reserve(plan.stages.size());
+    for (const PlannedStage &s : plan.stages) stages_.emplace_back(s);
+}
+
+} // namespace batchproc

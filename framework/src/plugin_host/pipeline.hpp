@@ -1,0 +1,62 @@
+// A config's pipeline resolved against loaded plugins (PipelinePlan), and the live stage
+// instances that run it (Pipeline): one per worker thread or process.
+#pragma once
+
+#include "config/spec.hpp"
+#include "plugin_host/job_context.hpp"
+#include "plugin_host/param_set.hpp"
+#include "plugin_host/plugin_registry.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace batchproc {
+
+struct PlannedStage {
+    StageRef ref;
+    ParamSet params;
+    SourceMark mark;
+    std::string key; // "pipeline[1].resize"
+};
+
+struct PipelinePlan {
+    std::vector<PlannedStage> stages;
+    bool writes_output = false;               // a stage with BP_STAGE_WRITES_OUTPUT is present
+    std::optional<std::string> output_ext;    // from that stage's extension parameter
+    bool needs_image = false;                 // some stage needs an image
+};
+
+// Loads the config's plugins, resolves each stage by name (unknown names are errors with a
+// suggestion), validates parameters, and creates each stage once so that its own checks
+// run before any job does. Throws ConfigError.
+PipelinePlan plan_pipeline(const RunSpec &spec, PluginRegistry &registry);
+
+class StageInstance {
+public:
+    StageInstance(const PlannedStage &stage); // throws std::runtime_error with the stage's message
+    StageInstance(StageInstance &&other) noexcept;
+    StageInstance(const StageInstance &) = delete;
+    StageInstance &operator=(const StageInstance &) = delete;
+    StageInstance &operator=(StageInstance &&) = delete;
+    ~StageInstance();
+
+    const char *name() const { return stage_->name; }
+    // Runs the stage on a job; returns "" on success, else the stage's error sentence.
+    std::string process(JobContext &job);
+
+private:
+    const bp_stage_descriptor *stage_;
+    void *state_ = nullptr;
+};
+
+class Pipeline {
+public:
+    explicit Pipeline(const PipelinePlan &plan);
+    std::vector<StageInstance> &stages() { return stages_; }
+
+private:
+    std::vector<StageInstance> stages_;
+};
+
+} // namespace batchproc
