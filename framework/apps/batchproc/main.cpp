@@ -1,1 +1,260 @@
-int main() { return 0; }
+// The batchproc command line: run (default), validate, plugins, and the hidden worker role.
+#include "config/spec.hpp"
+#include "engine/report.hpp"
+#include "engine/run.hpp"
+#include "plugin_host/param_set.hpp"
+#include "plugin_host/plugin_registry.hpp"
+#include "pool/worker_entry.hpp"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+using namespace batchproc;
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitUsage = 2;
+constexpr int kExitInternal = 3;
+
+struct Verbosity {
+    bool quiet = false;
+    int verbose = 0;
+};
+
+void setup_logging(const Verbosity &v) {
+    if (v.quiet) spdlog::set_level(spdlog::level::err);
+    else if (v.verbose > 0) spdlog::set_level(spdlog::level::debug);
+    else spdlog::set_level(spdlog::level::info);
+}
+
+std::string absolute_from_cwd(const std::string &path) { return fs::absolute(path).lexically_normal().string(); }
+
+struct RunArgs {
+    std::string config;
+    std::string mode, start_method, report, workers;
+    std::vector<std::string> sets;
+    bool dry_run = false;
+};
+
+std::vector<std::string> overrides_of(const RunArgs &a) {
+    std::vector<std::string> o = a.sets;
+    if (!a.mode.empty()) o.push_back("pool.mode=" + a.mode);
+    if (!a.workers.empty()) o.push_back("pool.workers=" + a.workers);
+    if (!a.start_method.empty()) o.push_back("pool.start_method=" + a.start_method);
+    if (!a.report.empty()) o.push_back("report=" + absolute_from_cwd(a.report));
+    return o;
+}
+
+int cmd_run(const RunArgs &args, const Verbosity &v) {
+    PreparedRun run = prepare_run(args.config, overrides_of(args));
+    if (args.dry_run) {
+        for (const PlannedJob &job : run.jobs)
+            std::printf("%s -> %s\n", job.display.c_str(),
+                        job.output.empty() ? "(no output)" : display_path(job.output, run.spec.base_dir).c_str());
+        std::printf("%zu jobs; nothing was run (--dry-run)\n", run.jobs.size());
+        return kExitOk;
+    }
+    RunOptions options;
+    options.terminal = ::isatty(STDERR_FILENO) != 0;
+    options.progress = !v.quiet;
+    RunResult result = execute_run(run, options);
+    if (!v.quiet) std::printf("%s\n", format_summary(result.summary).c_str());
+    if (run.spec.report && !v.quiet) std::printf("report: %s\n", run.spec.report->string().c_str());
+    return result.exit_code;
+}
+
+int cmd_validate(const RunArgs &args) {
+    PreparedRun run = prepare_run(args.config, overrides_of(args));
+    std::string stages;
+    for (const PlannedStage &s : run.plan.stages) stages += (stages.empty() ? "" : " -> ") + std::string(s.ref.stage->name);
+    std::printf("%s: OK: %zu jobs, pipeline %s, mode %s\n", args.config.c_str(), run.jobs.size(), stages.c_str(),
+                to_string(run.spec.pool.mode));
+    return kExitOk;
+}
+
+nlohmann::ordered_json describe_param(const bp_param_schema &p) {
+    nlohmann::ordered_json j;
+    j["name"] = p.name;
+    j["type"] = param_type_name(p.type);
+    j["default"] = p.default_value ? nlohmann::ordered_json(p.default_value) : nlohmann::ordered_json(nullptr);
+    if (p.has_range) {
+        j["min"] = p.min_value;
+        j["max"] = p.max_value;
+    }
+    if (p.type == BP_PARAM_CHOICE) {
+        nlohmann::ordered_json choices = nlohmann::ordered_json::array();
+        for (const char *const *c = p.choices; c && *c; ++c) choices.push_back(*c);
+        j["choices"] = choices;
+    }
+    j["doc"] = p.doc ? p.doc : "";
+    return j;
+}
+
+nlohmann::ordered_json describe_plugin(const LoadedPlugin &p) {
+    nlohmann::ordered_json j;
+    j["id"] = p.id;
+    j["version"] = p.version;
+    j["api"] = std::to_string(p.descriptor->api_major) + "." + std::to_string(p.descriptor->api_minor);
+    j["file"] = p.file.string();
+    j["doc"] = p.doc;
+    nlohmann::ordered_json stages = nlohmann::ordered_json::array();
+    for (size_t i = 0; i < p.descriptor->stage_count; ++i) {
+        const bp_stage_descriptor &s = *p.descriptor->stages[i];
+        nlohmann::ordered_json st;
+        st["name"] = s.name;
+        st["doc"] = s.doc ? s.doc : "";
+        st["needs_image"] = (s.flags & BP_STAGE_NEEDS_IMAGE) != 0;
+        st["writes_output"] = (s.flags & BP_STAGE_WRITES_OUTPUT) != 0;
+        nlohmann::ordered_json params = nlohmann::ordered_json::array();
+        for (size_t k = 0; k < s.param_count; ++k) params.push_back(describe_param(*s.params[k]));
+        st["params"] = params;
+        stages.push_back(st);
+    }
+    j["stages"] = stages;
+    return j;
+}
+
+void print_plugin_text(const nlohmann::ordered_json &p) {
+    std::printf("%s %s (API %s)  %s\n  %s\n", p["id"].get<std::string>().c_str(), p["version"].get<std::string>().c_str(),
+                p["api"].get<std::string>().c_str(), p["file"].get<std::string>().c_str(),
+                p["doc"].get<std::string>().c_str());
+    for (const auto &s : p["stages"]) {
+        std::printf("\n  %s: %s\n", s["name"].get<std::string>().c_str(), s["doc"].get<std::string>().c_str());
+        for (const auto &q : s["params"]) {
+            std::string constraint;
+            if (q.contains("min"))
+                constraint = "[" + nlohmann::json(q["min"]).dump() + ", " + nlohmann::json(q["max"]).dump() + "]";
+            if (q.contains("choices")) {
+                for (const auto &c : q["choices"]) constraint += (constraint.empty() ? "" : "|") + c.get<std::string>();
+            }
+            const std::string def = q["default"].is_null() ? "(unset)" : q["default"].get<std::string>();
+            std::printf("      %-16s %-8s default %-10s %-24s %s\n", q["name"].get<std::string>().c_str(),
+                        q["type"].get<std::string>().c_str(), def.c_str(), constraint.c_str(),
+                        q["doc"].get<std::string>().c_str());
+        }
+    }
+}
+
+int cmd_plugins(const std::string &name, bool json) {
+    PluginRegistry registry;
+    std::vector<std::string> errors = registry.load_all();
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    bool found = name.empty();
+    for (const LoadedPlugin &p : registry.plugins()) {
+        if (!name.empty() && p.id != name) continue;
+        found = true;
+        list.push_back(describe_plugin(p));
+    }
+    if (!found) {
+        // A stage name is accepted too: show the plugin that has it.
+        StageRef ref = registry.find_stage(name);
+        if (ref.plugin != nullptr) {
+            list.push_back(describe_plugin(*ref.plugin));
+            found = true;
+        }
+    }
+    if (!found) {
+        spdlog::error("no plugin or stage named \"{}\" in the plugin path", name);
+        return kExitUsage;
+    }
+    if (json) {
+        nlohmann::ordered_json out;
+        out["plugins"] = list;
+        out["errors"] = errors;
+        std::printf("%s\n", out.dump(2).c_str());
+    } else {
+        for (size_t i = 0; i < list.size(); ++i) {
+            if (i > 0) std::printf("\n");
+            print_plugin_text(list[i]);
+        }
+        for (const std::string &e : errors) spdlog::warn("{}", e);
+    }
+    return kExitOk;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+    if (argc >= 2 && std::strcmp(argv[1], kWorkerRoleArg) == 0) return worker_main(argc, argv);
+
+    auto logger = spdlog::stderr_color_mt("batchproc");
+    logger->set_pattern("%^%l%$: %v");
+    spdlog::set_default_logger(logger);
+
+    // `batchproc CONFIG ...` means `batchproc run CONFIG ...`.
+    std::vector<std::string> words(argv + 1, argv + argc);
+    static const char *const kCommands[] = {"run", "validate", "plugins", "help"};
+    if (!words.empty() && words[0].rfind('-', 0) != 0) {
+        bool is_command = false;
+        for (const char *c : kCommands) is_command = is_command || words[0] == c;
+        if (!is_command) words.insert(words.begin(), "run");
+    }
+
+    CLI::App app{"batchproc: run a YAML-described pipeline of plugin stages over many files"};
+    app.set_version_flag("--version", std::string("batchproc ") + BATCHPROC_VERSION);
+    app.require_subcommand(0, 1);
+    Verbosity verbosity;
+    RunArgs run_args;
+
+    auto add_common = [&](CLI::App *cmd) {
+        cmd->add_option("CONFIG", run_args.config, "YAML config file")->required()->check(CLI::ExistingFile);
+        cmd->add_option("--set", run_args.sets, "override a config key: key.path=value (repeatable)");
+        cmd->add_flag("-q,--quiet", verbosity.quiet, "errors only, no progress or summary");
+        cmd->add_flag("-v,--verbose", verbosity.verbose, "debug logging");
+    };
+    CLI::App *run = app.add_subcommand("run", "run the config's pipeline over its inputs (the default)");
+    add_common(run);
+    run->add_option("--mode", run_args.mode, "serial | threads | processes");
+    run->add_option("--workers", run_args.workers, "number of workers, or auto");
+    run->add_option("--start-method", run_args.start_method, "fork | spawn | forkserver");
+    run->add_option("--report", run_args.report, "write the JSON report here");
+    run->add_flag("--dry-run", run_args.dry_run, "list the jobs and their outputs, run nothing");
+
+    CLI::App *validate = app.add_subcommand("validate", "check config, plugins and stage parameters; run nothing");
+    add_common(validate);
+
+    std::string plugin_name;
+    bool plugins_json = false;
+    CLI::App *plugins = app.add_subcommand("plugins", "list plugins, their stages and parameters");
+    plugins->add_option("NAME", plugin_name, "a plugin id (or a stage name)");
+    plugins->add_flag("--json", plugins_json, "machine-readable output");
+
+    std::vector<const char *> cargv{argv[0]};
+    for (const std::string &w : words) cargv.push_back(w.c_str());
+    try {
+        app.parse(static_cast<int>(cargv.size()), cargv.data());
+    } catch (const CLI::Success &e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError &e) {
+        app.exit(e);
+        return kExitUsage;
+    }
+
+    try {
+        setup_logging(verbosity);
+        if (*run) return cmd_run(run_args, verbosity);
+        if (*validate) return cmd_validate(run_args);
+        if (*plugins) return cmd_plugins(plugin_name, plugins_json);
+        std::fputs(app.help().c_str(), stdout);
+        return kExitUsage;
+    } catch (const ConfigError &e) {
+        spdlog::error("{}", e.what());
+        return kExitUsage;
+    } catch (const std::exception &e) {
+        spdlog::error("internal error: {}", e.what());
+        return kExitInternal;
+    }
+}

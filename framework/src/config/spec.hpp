@@ -107,6 +107,7 @@ struct RunSpec {
     PoolSpec pool;
     std::optional<std::filesystem::path> report; // absolute
     std::vector<StageSpec> pipeline;
+    std::vector<std::string> overrides; // the --set overrides it was loaded with (spawned workers reload with them)
 };
 
 } // namespace batchproc

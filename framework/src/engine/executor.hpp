@@ -1,0 +1,51 @@
+// The one interface behind serial, threads and processes execution.
+#pragma once
+
+#include "config/spec.hpp"
+#include "engine/job_record.hpp"
+#include "engine/run_counters.hpp"
+#include "inputs/job_plan.hpp"
+#include "plugin_host/pipeline.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace batchproc {
+
+struct ExecutionContext {
+    const RunSpec &spec;
+    const PipelinePlan &plan;
+    const std::vector<PlannedJob> &jobs;
+    std::vector<JobRecord> &records;          // one per job, same order; executors fill them
+    RunCounters &counters;
+    const std::atomic<int> &stop_requested;   // >0: hand out no more jobs (SIGINT/SIGTERM)
+    std::function<void(const PlannedJob &, const JobRecord &)> on_finished; // may be empty
+};
+
+class Executor {
+public:
+    virtual ~Executor() = default;
+    // Runs every job, or stops handing them out once stop_requested is set; jobs never
+    // started stay `pending` (the caller records them as skipped).
+    virtual void execute(ExecutionContext &ctx) = 0;
+    // Called before the coordinator starts any thread of its own (progress): where a
+    // forkserver or forked workers must be started.
+    virtual void prepare(ExecutionContext &) {}
+    // Executor-specific figures for the report's summary (null when none).
+    virtual nlohmann::ordered_json details() const { return nullptr; }
+    // Worker count actually used (after `auto`).
+    virtual int workers() const = 0;
+};
+
+std::unique_ptr<Executor> make_executor(const PoolSpec &pool);
+
+// Cores this process may run on (sched_getaffinity), at least 1.
+int available_cores();
+// pool.workers resolved: `auto` (0) -> available cores.
+int resolve_workers(const PoolSpec &pool);
+
+} // namespace batchproc

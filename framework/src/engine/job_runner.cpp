@@ -1,0 +1,111 @@
+#include "engine/job_runner.hpp"
+
+#include "codec/image_decoder.hpp"
+#include "io/atomic_file.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <stdexcept>
+
+namespace batchproc {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point start) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+std::vector<uint8_t> read_whole_file(const std::filesystem::path &path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw std::runtime_error(std::string("cannot open file: ") + std::strerror(errno));
+    struct stat st {};
+    std::vector<uint8_t> bytes;
+    if (::fstat(fd, &st) == 0 && st.st_size > 0) bytes.reserve(static_cast<size_t>(st.st_size));
+    uint8_t buffer[65536];
+    for (;;) {
+        const ssize_t n = ::read(fd, buffer, sizeof buffer);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            const int err = errno;
+            ::close(fd);
+            throw std::runtime_error(std::string("cannot read file: ") + std::strerror(err));
+        }
+        if (n == 0) break;
+        bytes.insert(bytes.end(), buffer, buffer + n);
+    }
+    ::close(fd);
+    return bytes;
+}
+
+} // namespace
+
+int shrink_on_load_hint(const PipelinePlan &) { return 0; }
+
+JobRunner::JobRunner(const RunSpec &spec, const PipelinePlan &plan)
+    : spec_(spec), plan_(plan), pipeline_(plan), shrink_hint_(spec.input.decode.shrink_on_load ? shrink_on_load_hint(plan) : 0) {}
+
+JobRecord JobRunner::run(const PlannedJob &job) {
+    JobRecord record;
+    record.worker_pid = static_cast<long>(::getpid());
+    const auto start = Clock::now();
+    JobContext ctx(job.index, job.input.string());
+    try {
+        if (!job.input.empty() && plan_.needs_image) {
+            const std::vector<uint8_t> bytes = read_whole_file(job.input);
+            record.bytes_in = bytes.size();
+            DecodedImage decoded = decode_image(bytes.data(), bytes.size(), spec_.input.decode, shrink_hint_);
+            for (std::string &w : decoded.warnings) ctx.warnings().push_back(std::move(w));
+            ctx.set_image(std::move(decoded.pixels));
+        }
+        if (!job.output.empty()) {
+            const bool overwrite = spec_.output.overwrite;
+            const std::filesystem::path output = job.output;
+            ctx.set_output_writer([output, overwrite](const void *data, size_t size) {
+                write_file_atomically(output, data, size, overwrite);
+            });
+        }
+        auto &stages = pipeline_.stages();
+        record.stage_ms.reserve(stages.size());
+        bool failed = false;
+        for (StageInstance &stage : stages) {
+            const auto stage_start = Clock::now();
+            const std::string error = stage.process(ctx);
+            record.stage_ms.push_back({stage.name(), ms_since(stage_start)});
+            if (!error.empty()) {
+                record.status = JobStatus::failed;
+                record.error = std::string(stage.name()) + ": " + error;
+                failed = true;
+                break;
+            }
+        }
+        if (!failed) {
+            if (plan_.writes_output && !job.output.empty() && !ctx.output_written())
+                throw std::runtime_error("the pipeline finished without writing its output");
+            record.status = JobStatus::ok;
+        }
+    } catch (const std::exception &e) {
+        record.status = JobStatus::failed;
+        record.error = e.what();
+    }
+    if (ctx.has_image()) {
+        // The final image's size, unless a stage reported its own.
+        auto &m = ctx.metrics();
+        if (!m.contains("width")) m["width"] = ctx.image().cols;
+        if (!m.contains("height")) m["height"] = ctx.image().rows;
+    }
+    record.metrics_json = ctx.metrics().dump();
+    record.warnings = std::move(ctx.warnings());
+    record.bytes_out = ctx.bytes_out();
+    record.ms = ms_since(start);
+    record.attempts = 1;
+    return record;
+}
+
+} // namespace batchproc

@@ -1,0 +1,38 @@
+// The progress line: on a terminal, a line redrawn a few times a second (done/total,
+// failures, rate, ETA) from the run counters; otherwise a plain log line every few
+// seconds. It runs in its own thread of the coordinator and never touches the workers.
+#pragma once
+
+#include "engine/run_counters.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace batchproc {
+
+class ProgressReporter {
+public:
+    // enabled = false: prints nothing. terminal: redraw one line on stderr.
+    ProgressReporter(const RunCounters &counters, bool enabled, bool terminal);
+    ~ProgressReporter(); // stops the thread and clears the line
+    ProgressReporter(const ProgressReporter &) = delete;
+    ProgressReporter &operator=(const ProgressReporter &) = delete;
+
+    // The text of the line for given counts; public for tests.
+    static std::string format_line(uint64_t done, uint64_t total, uint64_t failed, double elapsed_s);
+
+private:
+    void loop();
+
+    const RunCounters &counters_;
+    bool terminal_;
+    std::atomic<bool> stop_{false};
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::thread thread_;
+};
+
+} // namespace batchproc

@@ -1,0 +1,39 @@
+// The run report (JSON, as the contract) and the summary printed at the end.
+#pragma once
+
+#include "config/spec.hpp"
+#include "engine/job_record.hpp"
+#include "inputs/job_plan.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+namespace batchproc {
+
+struct RunSummary {
+    size_t total = 0;
+    size_t ok = 0, failed = 0, timeout = 0, crashed = 0, skipped = 0;
+    size_t warned = 0; // ok jobs with warnings
+    double wall_s = 0;
+    std::string mode;
+    int workers = 1;
+    std::string start_method; // "" unless processes mode
+    std::string slowest_stage; // by total time over all jobs
+    double slowest_stage_ms = 0;
+    nlohmann::ordered_json details; // executor figures (processes mode: workers started, lock repairs...)
+};
+
+RunSummary summarize(const std::vector<JobRecord> &records, double wall_s, const PoolSpec &pool, int workers);
+
+nlohmann::ordered_json build_report(const RunSpec &spec, const std::vector<PlannedJob> &jobs,
+                                    const std::vector<JobRecord> &records, const RunSummary &summary);
+
+// Human-readable summary: counts by status, wall time, files/s, the slowest stage.
+std::string format_summary(const RunSummary &summary);
+
+// A path as reports show it: relative to `base` when inside it, else absolute.
+std::string display_path(const std::filesystem::path &path, const std::filesystem::path &base);
+
+} // namespace batchproc

@@ -1,0 +1,104 @@
+#include "engine/run.hpp"
+
+#include "config/config_loader.hpp"
+#include "engine/executor.hpp"
+#include "engine/interrupt.hpp"
+#include "engine/progress.hpp"
+#include "inputs/input_scan.hpp"
+#include "io/atomic_file.hpp"
+
+#include <opencv2/core.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+namespace batchproc {
+
+PreparedRun prepare_run(const std::filesystem::path &config, const std::vector<std::string> &overrides) {
+    PreparedRun run;
+    run.spec = load_config(config, overrides);
+    run.spec.overrides = overrides;
+    run.registry = std::make_unique<PluginRegistry>(run.spec.plugin_path);
+    run.plan = plan_pipeline(run.spec, *run.registry);
+    std::vector<InputFile> files;
+    if (!run.spec.input.generate_count) files = scan_inputs(run.spec.input);
+    run.jobs = plan_jobs(run.spec, files, run.plan.writes_output, run.plan.output_ext);
+    return run;
+}
+
+ThreadBudget plan_thread_budget(const PoolSpec &pool, int cores) {
+    ThreadBudget b;
+    b.threads_per_worker = std::max(1, pool.threads_per_worker);
+    if (pool.mode == PoolMode::serial) {
+        b.workers = 1;
+    } else if (pool.workers > 0) {
+        b.workers = pool.workers;
+    } else {
+        b.workers = std::max(1, cores / b.threads_per_worker);
+    }
+    const long wanted = long(b.workers) * b.threads_per_worker;
+    if (wanted > cores && !pool.oversubscribe)
+        b.warning = std::to_string(b.workers) + " worker(s) x " + std::to_string(b.threads_per_worker) +
+                    " thread(s) = " + std::to_string(wanted) + " threads on " + std::to_string(cores) +
+                    " available core(s): the machine is oversubscribed (set pool.oversubscribe: true to silence "
+                    "this, or lower pool.workers / pool.threads_per_worker)";
+    return b;
+}
+
+RunResult execute_run(PreparedRun &run, const RunOptions &options) {
+    RunResult result;
+    RunSpec &spec = run.spec;
+    const ThreadBudget budget = plan_thread_budget(spec.pool, available_cores());
+    if (!budget.warning.empty()) spdlog::warn("{}", budget.warning);
+    spec.pool.workers = budget.workers;
+    spec.pool.threads_per_worker = budget.threads_per_worker;
+    // In-process modes: OpenCV's own threads inside each job follow the budget.
+    if (spec.pool.mode != PoolMode::processes) cv::setNumThreads(budget.threads_per_worker);
+
+    result.records.assign(run.jobs.size(), JobRecord{});
+    RunCounters counters;
+    counters.total = run.jobs.size();
+    std::unique_ptr<Executor> executor = make_executor(spec.pool);
+    InterruptGuard interrupts;
+
+    ExecutionContext ctx{spec, run.plan, run.jobs, result.records, counters, InterruptGuard::stop_requested(), {}};
+    ctx.on_finished = [](const PlannedJob &job, const JobRecord &record) {
+        if (record.status != JobStatus::ok)
+            spdlog::warn("{}: {}: {}", job.display, to_string(record.status), record.error);
+        for (const std::string &w : record.warnings) spdlog::warn("{}: {}", job.display, w);
+    };
+
+    const auto start = std::chrono::steady_clock::now();
+    executor->prepare(ctx);
+    {
+        ProgressReporter progress(counters, options.progress, options.terminal);
+        executor->execute(ctx);
+    }
+    const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+    result.interrupted = InterruptGuard::stop_requested().load() > 0;
+    for (JobRecord &r : result.records)
+        if (r.status == JobStatus::pending) {
+            r.status = JobStatus::skipped;
+            r.error = result.interrupted ? "not run: the run was interrupted" : "not run";
+        }
+    result.summary = summarize(result.records, wall_s, spec.pool, executor->workers());
+    result.summary.details = executor->details();
+    if (options.write_report && spec.report) {
+        const std::string text = build_report(spec, run.jobs, result.records, result.summary).dump(2) + "\n";
+        try {
+            write_file_atomically(*spec.report, text.data(), text.size(), true);
+        } catch (const std::exception &e) {
+            spdlog::error("cannot write the report: {}", e.what());
+            result.exit_code = 3;
+            return result;
+        }
+    }
+    const auto &s = result.summary;
+    if (result.interrupted) result.exit_code = 130;
+    else if (s.failed + s.timeout + s.crashed + s.skipped > 0) result.exit_code = 1;
+    else result.exit_code = 0;
+    return result;
+}
+
+} // namespace batchproc

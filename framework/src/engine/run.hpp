@@ -1,0 +1,56 @@
+// A whole run: config -> validated spec -> pipeline plan -> job plan -> executor -> report.
+#pragma once
+
+#include "config/spec.hpp"
+#include "engine/job_record.hpp"
+#include "engine/report.hpp"
+#include "inputs/job_plan.hpp"
+#include "plugin_host/pipeline.hpp"
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace batchproc {
+
+struct PreparedRun {
+    RunSpec spec;
+    std::unique_ptr<PluginRegistry> registry;
+    PipelinePlan plan;
+    std::vector<PlannedJob> jobs;
+};
+
+// Everything that can be checked before a job runs: config, plugins, stage parameters,
+// inputs, output names. Throws ConfigError (exit code 2).
+PreparedRun prepare_run(const std::filesystem::path &config, const std::vector<std::string> &overrides);
+
+struct RunOptions {
+    bool progress = false;       // show progress at all
+    bool terminal = false;       // stderr is a terminal: redraw one line
+    bool write_report = true;
+};
+
+struct RunResult {
+    int exit_code = 0;
+    bool interrupted = false;
+    RunSummary summary;
+    std::vector<JobRecord> records;
+};
+
+// Runs the prepared jobs with the executor the spec's pool names, writes the report (when
+// configured) and returns the exit code per the contract: 0 all ok, 1 some failed,
+// 130 interrupted.
+RunResult execute_run(PreparedRun &run, const RunOptions &options);
+
+// workers x threads_per_worker against the cores: the worker count to use, and a warning
+// ("" when none) when the user asked for more than the machine has.
+struct ThreadBudget {
+    int workers = 1;
+    int threads_per_worker = 1;
+    std::string warning;
+};
+ThreadBudget plan_thread_budget(const PoolSpec &pool, int cores);
+
+} // namespace batchproc

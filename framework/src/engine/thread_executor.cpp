@@ -1,0 +1,42 @@
+#include "engine/thread_executor.hpp"
+
+#include "engine/job_runner.hpp"
+
+#include <tbb/enumerable_thread_specific.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
+#include <memory>
+#include <mutex>
+
+namespace batchproc {
+
+void ThreadExecutor::execute(ExecutionContext &ctx) {
+    tbb::enumerable_thread_specific<std::unique_ptr<JobRunner>> runners;
+    std::mutex finished_mutex;
+    tbb::task_arena arena(workers_);
+    arena.execute([&] {
+        // Grain 1 and a simple partitioner: jobs vary in cost, and each is large next to
+        // the scheduling overhead.
+        tbb::parallel_for(
+            tbb::blocked_range<size_t>(0, ctx.jobs.size(), 1),
+            [&](const tbb::blocked_range<size_t> &range) {
+                auto &runner = runners.local();
+                if (!runner) runner = std::make_unique<JobRunner>(ctx.spec, ctx.plan);
+                for (size_t i = range.begin(); i != range.end(); ++i) {
+                    if (ctx.stop_requested.load() > 0) return;
+                    ++ctx.counters.in_flight;
+                    ctx.records[i] = runner->run(ctx.jobs[i]);
+                    --ctx.counters.in_flight;
+                    ctx.counters.count(ctx.records[i]);
+                    if (ctx.on_finished) {
+                        std::lock_guard<std::mutex> lock(finished_mutex);
+                        ctx.on_finished(ctx.jobs[i], ctx.records[i]);
+                    }
+                }
+            },
+            tbb::simple_partitioner());
+    });
+}
+
+} // namespace batchproc

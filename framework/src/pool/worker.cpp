@@ -1,0 +1,147 @@
+#include "pool/worker.hpp"
+
+#include "engine/interrupt.hpp"
+#include "engine/job_runner.hpp"
+#include "pool/job_channel.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <opencv2/core.hpp>
+#include <tbb/global_control.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <memory>
+
+namespace batchproc {
+
+namespace {
+
+int64_t monotonic_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+// The address space this process uses now, so that pool.max_memory caps what jobs add to
+// it rather than the libraries already mapped.
+uint64_t current_address_space() {
+    FILE *f = std::fopen("/proc/self/statm", "r");
+    if (f == nullptr) return 0;
+    unsigned long pages = 0;
+    if (std::fscanf(f, "%lu", &pages) != 1) pages = 0;
+    std::fclose(f);
+    return uint64_t(pages) * uint64_t(sysconf(_SC_PAGESIZE));
+}
+
+bool looks_like_out_of_memory(const std::string &error) {
+    return error.find("bad_alloc") != std::string::npos || error.find("Insufficient memory") != std::string::npos ||
+           error.find("Failed to allocate") != std::string::npos || error.find("out of memory") != std::string::npos ||
+           error.find("Cannot allocate memory") != std::string::npos;
+}
+
+std::string format_bytes(uint64_t bytes) {
+    char buf[64];
+    if (bytes >= (1ull << 30)) std::snprintf(buf, sizeof buf, "%.1f GiB", double(bytes) / double(1ull << 30));
+    else std::snprintf(buf, sizeof buf, "%.0f MiB", double(bytes) / double(1ull << 20));
+    return buf;
+}
+
+} // namespace
+
+std::string describe_wait_status(int status) {
+    if (WIFSIGNALED(status)) {
+        const int sig = WTERMSIG(status);
+        const char *abbrev = sigabbrev_np(sig);
+        return "killed by signal " + std::to_string(sig) + " (SIG" + (abbrev ? abbrev : "?") + ")";
+    }
+    if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
+    return "stopped (wait status " + std::to_string(status) + ")";
+}
+
+void prepare_worker_process(pid_t parent, int job_fd, int result_fd, int buffer_fd) {
+    reset_signal_handlers_in_child();
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(0); // the parent died before prctl took effect
+    // Move our descriptors out of the way, then into their fixed places.
+    const int hi_job = fcntl(job_fd, F_DUPFD, 100);
+    const int hi_result = fcntl(result_fd, F_DUPFD, 100);
+    const int hi_buffer = buffer_fd >= 0 ? fcntl(buffer_fd, F_DUPFD, 100) : -1;
+    dup2(hi_job, kWorkerJobFd);
+    dup2(hi_result, kWorkerResultFd);
+    if (hi_buffer >= 0) dup2(hi_buffer, kWorkerBufferFd);
+    const int first_to_close = hi_buffer >= 0 ? kWorkerBufferFd + 1 : kWorkerResultFd + 1;
+    syscall(SYS_close_range, first_to_close, ~0U, 0);
+}
+
+int run_worker(const RunSpec &spec, const PipelinePlan &plan, ResultBuffer &buffer) {
+    signal(SIGPIPE, SIG_IGN);
+    const int threads = std::max(1, spec.pool.threads_per_worker);
+    cv::setNumThreads(threads);
+    tbb::global_control tbb_threads(tbb::global_control::max_allowed_parallelism, static_cast<size_t>(threads));
+
+    const uint64_t max_memory = spec.pool.max_memory;
+    if (max_memory > 0) {
+        const rlim_t cap = static_cast<rlim_t>(current_address_space() + max_memory);
+        rlimit limit{cap, cap};
+        setrlimit(RLIMIT_AS, &limit);
+    }
+    // Test hook (fault-injection tests only): die holding the counter lock after this job.
+    const char *die_hook = std::getenv("BATCHPROC_TEST_DIE_HOLDING_LOCK");
+    const int64_t die_index = die_hook ? std::atoll(die_hook) : -1;
+
+    JobRunner runner(spec, plan);
+    JobReader reader(kWorkerJobFd);
+    JobMessage msg;
+    while (reader.next(msg)) {
+        ResultSlot &slot = buffer.slot(msg.slot);
+        bool recycle = false;
+        if (buffer.stop_requested()) {
+            slot.state.store(static_cast<int32_t>(SlotState::returned));
+        } else {
+            slot.attempts += 1;
+            slot.pid = getpid();
+            slot.start_ns = monotonic_ns();
+            slot.state.store(static_cast<int32_t>(SlotState::running));
+            buffer.update([](PoolCounters &c) { ++c.in_flight; });
+
+            PlannedJob job;
+            job.index = msg.index;
+            job.input = msg.input;
+            job.output = msg.output;
+            JobRecord record = runner.run(job);
+            if (record.status == JobStatus::failed && max_memory > 0 && looks_like_out_of_memory(record.error)) {
+                record.error = "out of memory: the job needed more than pool.max_memory (" + format_bytes(max_memory) +
+                               ") in its worker (" + record.error + ")";
+                recycle = true; // a fresh worker after an allocation failure
+            }
+            ResultBuffer::store(slot, record);
+            slot.state.store(static_cast<int32_t>(SlotState::done));
+            const bool ok = record.status == JobStatus::ok;
+            const uint64_t in = record.bytes_in, out = record.bytes_out;
+            buffer.update([&](PoolCounters &c) {
+                --c.in_flight;
+                ++c.done;
+                if (ok) ++c.ok;
+                else ++c.failed;
+                c.bytes_in += in;
+                c.bytes_out += out;
+            });
+            if (msg.index == die_index) buffer.die_holding_lock();
+        }
+        const uint32_t answer = msg.slot;
+        if (!write_all(kWorkerResultFd, &answer, sizeof answer)) return 0; // coordinator gone
+        if (recycle) return 0;
+    }
+    return 0;
+}
+
+} // namespace batchproc
