@@ -63,7 +63,7 @@ int cmd_run(const RunArgs &args, const Verbosity &v) {
     if (args.dry_run) {
         for (const PlannedJob &job : run.jobs)
             std::printf("%s -> %s\n", job.display.c_str(),
-                        job.output.empty() ? "(no output)" : display_path(job.output, run.spec.base_dir).c_str());
+                        job.output.empty() ? "(no output)" : display_path(job.output, display_base(run.spec)).c_str());
         std::printf("%zu jobs; nothing was run (--dry-run)\n", run.jobs.size());
         return kExitOk;
     }

@@ -108,6 +108,9 @@ struct RunSpec {
     std::optional<std::filesystem::path> report; // absolute
     std::vector<StageSpec> pipeline;
     std::vector<std::string> overrides; // the --set overrides it was loaded with (spawned workers reload with them)
+    // Paths in reports are shown relative to this folder when inside it (the CLI sets the
+    // working directory); empty: the config's folder.
+    std::filesystem::path display_base;
 };
 
 } // namespace batchproc

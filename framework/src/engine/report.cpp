@@ -5,13 +5,6 @@
 
 namespace batchproc {
 
-std::string display_path(const std::filesystem::path &path, const std::filesystem::path &base) {
-    if (path.empty()) return "";
-    const std::filesystem::path rel = path.lexically_relative(base);
-    if (!rel.empty() && *rel.begin() != "..") return rel.generic_string();
-    return path.generic_string();
-}
-
 RunSummary summarize(const std::vector<JobRecord> &records, double wall_s, const PoolSpec &pool, int workers) {
     RunSummary s;
     s.total = records.size();
@@ -67,7 +60,7 @@ nlohmann::ordered_json build_report(const RunSpec &spec, const std::vector<Plann
         j["input"] = job.display;
         j["output"] = job.output.empty() || r.status != JobStatus::ok
                           ? nlohmann::ordered_json(nullptr)
-                          : nlohmann::ordered_json(display_path(job.output, spec.base_dir));
+                          : nlohmann::ordered_json(display_path(job.output, display_base(spec)));
         j["status"] = to_string(r.status);
         j["error"] = r.error.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.error);
         j["attempts"] = r.attempts;

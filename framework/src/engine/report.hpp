@@ -33,7 +33,4 @@ nlohmann::ordered_json build_report(const RunSpec &spec, const std::vector<Plann
 // Human-readable summary: counts by status, wall time, files/s, the slowest stage.
 std::string format_summary(const RunSummary &summary);
 
-// A path as reports show it: relative to `base` when inside it, else absolute.
-std::string display_path(const std::filesystem::path &path, const std::filesystem::path &base);
-
 } // namespace batchproc

@@ -10,6 +10,7 @@
 #include <opencv2/core.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 
 namespace batchproc {
@@ -18,10 +19,25 @@ PreparedRun prepare_run(const std::filesystem::path &config, const std::vector<s
     PreparedRun run;
     run.spec = load_config(config, overrides);
     run.spec.overrides = overrides;
+    run.spec.display_base = std::filesystem::current_path();
     run.registry = std::make_unique<PluginRegistry>(run.spec.plugin_path);
     run.plan = plan_pipeline(run.spec, *run.registry);
     std::vector<InputFile> files;
     if (!run.spec.input.generate_count) files = scan_inputs(run.spec.input);
+    if (run.plan.writes_output && !run.spec.output.dir.empty()) {
+        // An output folder inside an input folder must not feed the last run's outputs
+        // back in as inputs.
+        const std::filesystem::path out = std::filesystem::absolute(run.spec.output.dir).lexically_normal();
+        const size_t before = files.size();
+        files.erase(std::remove_if(files.begin(), files.end(),
+                                   [&](const InputFile &f) {
+                                       const auto rel = f.path.lexically_relative(out);
+                                       return !rel.empty() && *rel.begin() != "..";
+                                   }),
+                    files.end());
+        if (files.size() != before)
+            spdlog::info("{} file(s) under output.dir {} are not taken as inputs", before - files.size(), out.string());
+    }
     run.jobs = plan_jobs(run.spec, files, run.plan.writes_output, run.plan.output_ext);
     return run;
 }

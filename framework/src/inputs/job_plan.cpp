@@ -1,0 +1,268 @@
+#include "inputs/job_plan.hpp"
+
+#include "config/suggest.hpp"
+
+#include <algorithm>
+#include <unordered_map>
+#include <utility>
+
+namespace batchproc {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const char *const placeholder_names[] = {"stem", "name", "ext", "rel_dir", "index"};
+
+struct Piece {
+    enum Kind { text, stem, name, ext, rel_dir, index } kind = text;
+    std::string literal; // text
+    int width = 0;       // index: zero-pad to this many digits (0 = no padding)
+};
+
+ConfigError name_error(const SourceMark &mark, const std::string &message) {
+    return ConfigError(mark, "output.name", message);
+}
+
+std::string in_quotes(const std::string &s) { return "\"" + s + "\""; }
+
+Piece parse_placeholder(const std::string &tmpl, const std::string &body, const SourceMark &mark) {
+    const size_t colon = body.find(':');
+    const std::string key = body.substr(0, colon);
+    Piece piece;
+    if (key == "stem") piece.kind = Piece::stem;
+    else if (key == "name") piece.kind = Piece::name;
+    else if (key == "ext") piece.kind = Piece::ext;
+    else if (key == "rel_dir") piece.kind = Piece::rel_dir;
+    else if (key == "index") piece.kind = Piece::index;
+    else {
+        std::vector<std::string> candidates;
+        for (const char *n : placeholder_names) candidates.push_back(std::string("{") + n + "}");
+        throw name_error(mark, "unknown placeholder {" + body + "} in " + in_quotes(tmpl) +
+                                   did_you_mean("{" + body + "}", candidates) +
+                                   "; the placeholders are {stem} {name} {ext} {rel_dir} {index}");
+    }
+    if (colon == std::string::npos) return piece;
+    const std::string format = body.substr(colon + 1);
+    if (piece.kind != Piece::index)
+        throw name_error(mark, "{" + body + "} in " + in_quotes(tmpl) + ": only {index} takes a format ({index:05})");
+    // Only zero padding: a space- or sign-padded number has no place in a file name.
+    const bool digits = format.size() >= 2 && format.size() <= 3 && format[0] == '0' &&
+                        format.find_first_not_of("0123456789") == std::string::npos;
+    const int width = digits ? std::stoi(format.substr(1)) : 0;
+    if (width < 1 || width > 20)
+        throw name_error(mark, "{" + body + "} in " + in_quotes(tmpl) +
+                                   ": the index format is 0 and a width from 1 to 20, as in {index:05}");
+    piece.width = width;
+    return piece;
+}
+
+std::vector<Piece> parse_name(const std::string &tmpl, const SourceMark &mark) {
+    std::vector<Piece> pieces;
+    const auto add_text = [&](char c) {
+        if (pieces.empty() || pieces.back().kind != Piece::text) pieces.push_back({});
+        pieces.back().literal += c;
+    };
+    for (size_t i = 0; i < tmpl.size(); ++i) {
+        const char c = tmpl[i];
+        if (c == '{') {
+            if (i + 1 < tmpl.size() && tmpl[i + 1] == '{') {
+                add_text('{');
+                ++i;
+                continue;
+            }
+            const size_t close = tmpl.find_first_of("{}", i + 1);
+            if (close == std::string::npos || tmpl[close] == '{')
+                throw name_error(mark, "unclosed '{' at character " + std::to_string(i + 1) + " of " + in_quotes(tmpl) +
+                                           " (write {{ for a literal brace)");
+            pieces.push_back(parse_placeholder(tmpl, tmpl.substr(i + 1, close - i - 1), mark));
+            i = close;
+        } else if (c == '}') {
+            if (i + 1 < tmpl.size() && tmpl[i + 1] == '}') {
+                add_text('}');
+                ++i;
+                continue;
+            }
+            throw name_error(mark, "single '}' at character " + std::to_string(i + 1) + " of " + in_quotes(tmpl) +
+                                       " (write }} for a literal brace)");
+        } else {
+            add_text(c);
+        }
+    }
+    return pieces;
+}
+
+std::string format_index(int64_t index, int width) {
+    std::string digits = std::to_string(index);
+    if (static_cast<int>(digits.size()) < width) digits.insert(0, static_cast<size_t>(width) - digits.size(), '0');
+    return digits;
+}
+
+std::string expand(const std::vector<Piece> &pieces, const OutputNameFields &f) {
+    std::string out;
+    bool after_empty = false; // the last piece was a placeholder that expanded to nothing
+    for (const Piece &p : pieces) {
+        std::string value;
+        switch (p.kind) {
+        case Piece::text: {
+            std::string_view text = p.literal;
+            // "{rel_dir}/x" at the root, or "a/{rel_dir}/x": the empty folder takes its '/' along.
+            if (after_empty && text.front() == '/' && (out.empty() || out.back() == '/')) text.remove_prefix(1);
+            out += text;
+            after_empty = false;
+            continue;
+        }
+        case Piece::stem: value = f.stem; break;
+        case Piece::name: value = f.name; break;
+        case Piece::ext:
+            value = f.ext;
+            // "{stem}.{ext}" for a file with no extension: "README", not "README.".
+            if (value.empty() && !out.empty() && out.back() == '.') out.pop_back();
+            break;
+        case Piece::rel_dir: value = f.rel_dir; break;
+        case Piece::index: value = format_index(f.index, p.width); break;
+        }
+        out += value;
+        if (value.empty()) after_empty = true;
+        else after_empty = false;
+    }
+    // "{stem}/{rel_dir}" at the root: no trailing '/'.
+    if (after_empty && !out.empty() && out.back() == '/') out.pop_back();
+    return out;
+}
+
+std::string lower_ascii(std::string s) {
+    for (char &c : s)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return s;
+}
+
+std::string clean_ext(const std::string &ext) {
+    return lower_ascii(!ext.empty() && ext.front() == '.' ? ext.substr(1) : ext);
+}
+
+fs::path normal_absolute(const fs::path &p) {
+    fs::path out = fs::absolute(p).lexically_normal();
+    if (!out.has_filename() && out.has_relative_path()) out = out.parent_path();
+    return out;
+}
+
+} // namespace
+
+std::string display_path(const fs::path &p, const fs::path &base) {
+    if (!base.empty()) {
+        const fs::path rel = p.lexically_relative(base);
+        if (!rel.empty() && *rel.begin() != ".." && rel != ".") return rel.generic_string();
+    }
+    return p.string();
+}
+
+fs::path display_base(const RunSpec &spec) {
+    const fs::path &base = spec.display_base.empty() ? spec.base_dir : spec.display_base;
+    return base.empty() ? fs::path() : normal_absolute(base);
+}
+
+std::string expand_output_name(const std::string &tmpl, const OutputNameFields &fields) {
+    return expand(parse_name(tmpl, SourceMark{}), fields);
+}
+
+std::vector<PlannedJob> plan_jobs(const RunSpec &spec, const std::vector<InputFile> &files, bool writes_output,
+                                  const std::optional<std::string> &output_ext) {
+    const SourceMark &mark = spec.output.name_mark;
+    const std::string &tmpl = spec.output.name;
+    // Parsed even when nothing is written: a malformed name is a malformed config.
+    const std::vector<Piece> pieces = parse_name(tmpl, mark);
+    if (!pieces.empty() && pieces.front().kind == Piece::text && pieces.front().literal.front() == '/')
+        throw name_error(mark, in_quotes(tmpl) + " is an absolute path; output.name must be relative to output.dir");
+    if (writes_output && spec.output.dir.empty()) {
+        const SourceMark dir_mark = spec.output.mark.file.empty() ? SourceMark{spec.config_path.string(), 0, 0}
+                                                                  : spec.output.mark;
+        throw ConfigError(dir_mark, "output.dir", "the pipeline writes files but the config sets no output.dir");
+    }
+
+    const fs::path base = display_base(spec);
+    const fs::path out_dir = writes_output ? normal_absolute(spec.output.dir) : fs::path();
+    const std::optional<std::string> forced_ext =
+        output_ext ? std::optional<std::string>(clean_ext(*output_ext)) : std::nullopt;
+
+    std::vector<PlannedJob> jobs;
+    std::vector<OutputNameFields> fields;
+    if (spec.input.generate_count) {
+        const int64_t count = std::max<int64_t>(0, *spec.input.generate_count);
+        jobs.reserve(static_cast<size_t>(count));
+        for (int64_t i = 0; i < count; ++i) {
+            OutputNameFields f;
+            f.stem = "job" + std::to_string(i);
+            f.ext = forced_ext.value_or("out");
+            f.name = f.ext.empty() ? f.stem : f.stem + "." + f.ext;
+            f.index = i;
+            fields.push_back(std::move(f));
+            jobs.push_back({i, fs::path(), "#" + std::to_string(i), fs::path()});
+        }
+    } else {
+        jobs.reserve(files.size());
+        for (size_t k = 0; k < files.size(); ++k) {
+            const fs::path &in = files[k].path;
+            const int64_t i = static_cast<int64_t>(k);
+            OutputNameFields f;
+            f.stem = in.stem().string();
+            f.name = in.filename().string();
+            f.ext = forced_ext ? *forced_ext : clean_ext(in.extension().string());
+            f.rel_dir = files[k].rel_dir;
+            f.index = i;
+            fields.push_back(std::move(f));
+            jobs.push_back({i, in, display_path(in, base), fs::path()});
+        }
+    }
+    if (!writes_output) return jobs;
+
+    std::unordered_map<std::string, size_t> input_of; // input path -> job
+    for (size_t k = 0; k < jobs.size(); ++k)
+        if (!jobs[k].input.empty()) input_of.emplace(jobs[k].input.lexically_normal().native(), k);
+
+    std::unordered_map<std::string, size_t> owner; // output path -> first job writing it
+    std::optional<std::pair<size_t, size_t>> first_clash;
+    size_t clashes = 0;
+    for (size_t k = 0; k < jobs.size(); ++k) {
+        PlannedJob &job = jobs[k];
+        const std::string name = expand(pieces, fields[k]);
+        const std::string gives = in_quotes(tmpl) + " gives " + in_quotes(name) + " for " + in_quotes(job.display);
+        if (name.empty()) throw name_error(mark, in_quotes(tmpl) + " gives an empty name for " + in_quotes(job.display));
+        if (name.front() == '/')
+            throw name_error(mark, gives + ", an absolute path; output.name must be relative to output.dir");
+        const fs::path normal = fs::path(name).lexically_normal();
+        if (*normal.begin() == "..")
+            throw name_error(mark, gives + ", which is outside output.dir " + in_quotes(out_dir.string()));
+        const fs::path leaf = normal.filename();
+        if (leaf.empty() || leaf == "." || leaf == "..")
+            throw name_error(mark, gives + ", which names a folder, not a file");
+        job.output = out_dir / normal;
+
+        const std::string key = job.output.native();
+        if (const auto in = input_of.find(key); in != input_of.end()) {
+            if (in->second == k)
+                throw name_error(mark, "the output of " + in_quotes(job.display) +
+                                           " is the input file itself; choose another output.dir or output.name");
+            throw name_error(mark, "the output of " + in_quotes(job.display) + " would replace " +
+                                       in_quotes(jobs[in->second].display) +
+                                       ", another input; choose another output.dir or output.name");
+        }
+        const auto [it, fresh] = owner.emplace(key, k);
+        if (!fresh) {
+            ++clashes;
+            if (!first_clash) first_clash = std::make_pair(it->second, k);
+        }
+    }
+    if (first_clash) {
+        const PlannedJob &a = jobs[first_clash->first];
+        const PlannedJob &b = jobs[first_clash->second];
+        std::string message = (spec.input.generate_count ? "jobs " : "inputs ") + in_quotes(a.display) + " and " +
+                              in_quotes(b.display) + " both map to output " + in_quotes(display_path(a.output, base));
+        if (clashes > 1) message += " (and " + std::to_string(clashes - 1) + " more jobs write an output already taken)";
+        message += "; put {rel_dir}, {name} or {index} in output.name to tell them apart";
+        throw name_error(mark, message);
+    }
+    return jobs;
+}
+
+} // namespace batchproc

@@ -1,0 +1,60 @@
+// The plan: one job per input file (or per generated slot), each with its output path.
+#pragma once
+
+#include "config/spec.hpp"
+#include "inputs/input_scan.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace batchproc {
+
+struct PlannedJob {
+    int64_t index = 0;             // 0-based position in the plan
+    std::filesystem::path input;   // empty for generated jobs
+    std::string display;           // input relative to spec.display_base (else the config's folder) when inside it, else absolute; "#<index>" for generated jobs
+    std::filesystem::path output;  // absolute final output path; empty when the pipeline writes none
+};
+
+// The values the output.name placeholders take for one job.
+struct OutputNameFields {
+    std::string stem;    // {stem}: file name without its extension ("job<index>" for generated jobs)
+    std::string name;    // {name}: file name with its extension ("job<index>.<ext>" for generated jobs)
+    std::string ext;     // {ext}: extension of the written format, lower case, no dot
+    std::string rel_dir; // {rel_dir}: '/'-separated folder relative to the input root, "" at the root
+    int64_t index = 0;   // {index}, {index:0N} (zero-padded to N digits)
+};
+
+// Expands output.name for one job. "{{" and "}}" are literal braces. An empty placeholder
+// takes one adjacent '/' with it, so "{rel_dir}/{stem}.{ext}" gives "a.jpg" at the root and
+// "x/{rel_dir}/y" gives "x/y"; a '.' just before an empty {ext} is dropped too ("README", not
+// "README."). Throws ConfigError (key "output.name", no position) for an unknown placeholder
+// (with a "did you mean" hint), an unclosed '{', a lone '}' or a bad {index:...} format.
+// Checks nothing about the result; plan_jobs does.
+std::string expand_output_name(const std::string &tmpl, const OutputNameFields &fields);
+
+// Builds the plan. `writes_output`: the pipeline has an output stage; `output_ext`: the
+// format that stage writes (nullopt = the input's own extension, lower-cased; "out" for
+// generated jobs). When spec.input.generate_count is set the plan has that many jobs and
+// `files` is ignored. Throws ConfigError, before anything runs, when:
+// - output.name is malformed (see expand_output_name), even when nothing is written;
+// - the pipeline writes output but the config has no output.dir (key "output.dir");
+// - a job's name is empty, absolute, escapes output.dir after normalisation ("../x"), or
+//   names a folder ("x/..", "x/");
+// - two jobs map to the same output (both inputs named; exact byte comparison, so "A.jpg"
+//   and "a.jpg" are distinct);
+// - a job's output is the input of a job (its own or another's): running it would read a
+//   file while it is being replaced, or destroy the original.
+// Errors about the name carry spec.output.name_mark and key "output.name".
+std::vector<PlannedJob> plan_jobs(const RunSpec &spec, const std::vector<InputFile> &files, bool writes_output,
+                                  const std::optional<std::string> &output_ext);
+
+// A path as reports show it: relative to `base` when inside it, else absolute.
+std::string display_path(const std::filesystem::path &path, const std::filesystem::path &base);
+// The folder report paths are relative to: spec.display_base, else the config's folder.
+std::filesystem::path display_base(const RunSpec &spec);
+
+} // namespace batchproc
