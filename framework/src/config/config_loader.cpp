@@ -1,0 +1,649 @@
+#include "config/config_loader.hpp"
+
+#include "config/suggest.hpp"
+#include "config/units.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+namespace batchproc {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const char *const kSetFile = "--set";
+
+SourceMark set_mark() { return SourceMark{kSetFile, 0, 0}; }
+
+[[noreturn]] void fail(const SourceMark &mark, const std::string &key, const std::string &message) {
+    throw ConfigError(mark, key, message);
+}
+
+std::string join(const std::vector<std::string> &words, const char *sep = ", ") {
+    std::string out;
+    for (const std::string &w : words) out += (out.empty() ? "" : sep) + w;
+    return out;
+}
+
+std::string lower(std::string s) {
+    for (char &c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+std::string trim(const std::string &s) {
+    size_t b = 0, e = s.size();
+    while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+    while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+    return s.substr(b, e - b);
+}
+
+// Strict decimal integer: the whole text, an optional sign, nothing else.
+bool parse_int64(const std::string &text, int64_t &out) {
+    const char *first = text.data();
+    const char *last = text.data() + text.size();
+    if (first != last && *first == '+') ++first;
+    if (first == last) return false;
+    const auto [ptr, ec] = std::from_chars(first, last, out);
+    return ec == std::errc() && ptr == last;
+}
+
+bool looks_numeric(const std::string &text) {
+    if (text.empty()) return false;
+    char *end = nullptr;
+    errno = 0;
+    std::strtod(text.c_str(), &end);
+    return end == text.c_str() + text.size() && !std::isspace(static_cast<unsigned char>(text[0]));
+}
+
+// What a value is, for "got ..." in messages: -3, "abc", a list, a mapping, nothing.
+std::string describe(const YAML::Node &node) {
+    if (!node.IsDefined() || node.IsNull()) return "nothing";
+    if (node.IsSequence()) return "a list";
+    if (node.IsMap()) return "a mapping";
+    std::string text = node.Scalar();
+    if (text.size() > 60) text = text.substr(0, 57) + "...";
+    if (looks_numeric(text)) return text;
+    return "\"" + text + "\"";
+}
+
+// ---- --set overrides --------------------------------------------------------------------
+
+struct KeyPart {
+    std::string name; // a mapping key, or empty for an index
+    size_t index = 0;
+    bool is_index = false;
+};
+
+struct Override {
+    std::string key;       // as typed
+    std::string canonical; // "pipeline[0].resize.max_side": the form the validator builds keys in
+    std::vector<KeyPart> parts;
+    YAML::Node value;
+};
+
+std::string canonical_key(const std::vector<KeyPart> &parts) {
+    std::string out;
+    for (const KeyPart &p : parts) {
+        if (p.is_index) out += "[" + std::to_string(p.index) + "]";
+        else out += (out.empty() ? "" : ".") + p.name;
+    }
+    return out;
+}
+
+// key := name ("[" digits "]")* ("." name ("[" digits "]")*)*
+std::vector<KeyPart> parse_override_key(const std::string &key) {
+    const std::string forms = "write a dotted key such as pool.workers or pipeline[0].resize.max_side";
+    std::vector<KeyPart> parts;
+    size_t pos = 0;
+    while (true) {
+        const size_t start = pos;
+        while (pos < key.size() && key[pos] != '.' && key[pos] != '[' && key[pos] != ']') ++pos;
+        if (pos == start) fail(set_mark(), key, "is not a valid key: a name is missing at position " +
+                                                    std::to_string(start + 1) + "; " + forms);
+        parts.push_back(KeyPart{key.substr(start, pos - start), 0, false});
+        while (pos < key.size() && key[pos] == '[') {
+            const size_t close = key.find(']', pos);
+            const std::string digits = close == std::string::npos ? "" : key.substr(pos + 1, close - pos - 1);
+            int64_t index = -1;
+            if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos ||
+                !parse_int64(digits, index))
+                fail(set_mark(), key, "is not a valid key: a list index must be [N] with N a whole number >= 0; " + forms);
+            parts.push_back(KeyPart{"", static_cast<size_t>(index), true});
+            pos = close + 1;
+        }
+        if (pos == key.size()) break;
+        if (key[pos] != '.') fail(set_mark(), key, "is not a valid key: unexpected \"" + std::string(1, key[pos]) + "\"; " + forms);
+        ++pos;
+    }
+    return parts;
+}
+
+YAML::Node parse_override_value(const std::string &key, const std::string &canonical, const std::string &text) {
+    const bool quoted = !text.empty() && (text[0] == '"' || text[0] == '\'');
+    // A name template such as {stem}.png is not meant as YAML (it would read as a mapping).
+    if (canonical == "output.name" && !quoted) return YAML::Node(text);
+    try {
+        return YAML::Load(text);
+    } catch (const YAML::Exception &e) {
+        // Unquoted globs and templates ("*.jpg", "{stem}_small.png") are not valid YAML but
+        // clearly mean a string; a broken list or quoted string is a real mistake.
+        if (!quoted && (text.empty() || text[0] != '[')) return YAML::Node(text);
+        fail(set_mark(), key, "the value \"" + text + "\" is not valid YAML: " + e.msg);
+    }
+}
+
+Override parse_override(const std::string &text) {
+    const size_t eq = text.find('=');
+    if (eq == std::string::npos)
+        fail(set_mark(), trim(text), "\"" + text + "\" has no \"=\": write key=value, e.g. pool.workers=4");
+    Override o;
+    o.key = trim(text.substr(0, eq));
+    if (o.key.empty()) fail(set_mark(), o.key, "\"" + text + "\" has no key before \"=\": write key=value, e.g. pool.workers=4");
+    o.parts = parse_override_key(o.key);
+    o.canonical = canonical_key(o.parts);
+    o.value = parse_override_value(o.key, o.canonical, trim(text.substr(eq + 1)));
+    return o;
+}
+
+// Writes the value into the tree, creating missing mappings on the way.
+// Walks with Node::reset: assigning one Node to another would overwrite the first's content.
+void apply_override(YAML::Node &root, const Override &o) {
+    YAML::Node cur;
+    cur.reset(root);
+    std::string walked;
+    for (size_t i = 0; i < o.parts.size(); ++i) {
+        const KeyPart &p = o.parts[i];
+        const bool last = i + 1 == o.parts.size();
+        const std::string where = walked.empty() ? "the config" : walked;
+        if (!p.is_index) {
+            // operator[] would silently turn a list into a mapping; refuse instead.
+            if (cur.IsScalar() || cur.IsSequence())
+                fail(set_mark(), o.key, "cannot set \"" + p.name + "\": " + where + " is " + describe(cur) +
+                                            ", not a mapping");
+            if (last) {
+                cur[p.name] = o.value;
+                return;
+            }
+            YAML::Node next = cur[p.name];
+            cur.reset(next);
+            walked += (walked.empty() ? "" : ".") + p.name;
+        } else {
+            const bool empty = !cur.IsDefined() || cur.IsNull();
+            if (!cur.IsSequence() && !empty)
+                fail(set_mark(), o.key, "cannot index [" + std::to_string(p.index) + "]: " + where + " is " +
+                                            describe(cur) + ", not a list");
+            const size_t size = empty ? 0 : cur.size();
+            if (p.index > size || (p.index == size && !last))
+                fail(set_mark(), o.key, where + " has " + std::to_string(size) + " item" + (size == 1 ? "" : "s") +
+                                            "; an index can be at most " + std::to_string(size) +
+                                            " (which appends an item)");
+            if (p.index == size) { // append: only as the last part, checked above
+                cur.push_back(o.value);
+                return;
+            }
+            if (last) {
+                cur[p.index] = o.value;
+                return;
+            }
+            YAML::Node next = cur[p.index];
+            cur.reset(next);
+            walked += "[" + std::to_string(p.index) + "]";
+        }
+    }
+}
+
+// ---- validation -------------------------------------------------------------------------
+
+// A value to check, with the dotted key and place it is reported under.
+struct Value {
+    YAML::Node node;
+    std::string key;
+    SourceMark mark;
+};
+
+// One key of a mapping.
+struct Entry {
+    std::string name;
+    YAML::Node key_node;
+    Value value;
+    SourceMark key_mark;
+};
+
+const std::vector<std::string> kTopKeys = {"plugins", "plugin_path", "input", "output", "pool", "report", "pipeline"};
+const std::vector<std::string> kInputKeys = {"paths",       "include",          "exclude", "recursive",     "generate",
+                                             "exif_orientation", "max_pixels", "damaged", "shrink_on_load"};
+const std::vector<std::string> kGenerateKeys = {"count"};
+const std::vector<std::string> kOutputKeys = {"dir", "name", "overwrite"};
+const std::vector<std::string> kPoolKeys = {"mode",    "workers",    "start_method",        "threads_per_worker", "timeout",
+                                            "retries", "max_memory", "max_jobs_per_worker", "oversubscribe"};
+const std::vector<std::string> kPlaceholders = {"stem", "name", "ext", "rel_dir", "index"};
+
+class Validator {
+public:
+    Validator(std::string file, fs::path base_dir, std::vector<std::string> set_keys)
+        : file_(std::move(file)), base_(std::move(base_dir)), set_keys_(std::move(set_keys)) {
+        std::error_code ec;
+        cwd_ = fs::current_path(ec);
+        if (ec) cwd_ = base_;
+    }
+
+    void run(const YAML::Node &root, RunSpec &spec) const;
+
+private:
+    std::string file_;
+    fs::path base_;
+    fs::path cwd_;
+    std::vector<std::string> set_keys_; // canonical keys given by --set
+
+    // Whether `key` or one of its parents was set by an override.
+    bool from_override(const std::string &key) const {
+        for (const std::string &k : set_keys_) {
+            if (key.compare(0, k.size(), k) != 0) continue;
+            if (key.size() == k.size() || key[k.size()] == '.' || key[k.size()] == '[') return true;
+        }
+        return false;
+    }
+
+    SourceMark mark_at(const YAML::Node &node, const std::string &key) const {
+        if (from_override(key)) return set_mark();
+        const YAML::Mark m = node.Mark();
+        // Only nodes built by apply_override (mappings it created) have no position.
+        if (m.is_null()) return set_mark();
+        return SourceMark{file_, m.line + 1, m.column + 1};
+    }
+
+    static std::string child(const std::string &path, const std::string &name) {
+        return path.empty() ? name : path + "." + name;
+    }
+
+    std::vector<Entry> mapping(const Value &v, const std::vector<std::string> &allowed) const;
+    static const Entry *find(const std::vector<Entry> &entries, const std::string &name) {
+        for (const Entry &e : entries)
+            if (e.name == name) return &e;
+        return nullptr;
+    }
+
+    std::string scalar(const Value &v, const std::string &expected) const {
+        if (!v.node.IsScalar()) fail(v.mark, v.key, "must be " + expected + ", got " + describe(v.node));
+        return v.node.Scalar();
+    }
+    bool boolean(const Value &v) const;
+    int64_t integer(const Value &v, int64_t min, int64_t max) const;
+    std::string choice(const Value &v, const std::vector<std::string> &choices) const;
+    std::vector<Value> list(const Value &v, const std::string &expected) const;
+    std::string nonempty_string(const Value &v) const;
+    fs::path path(const Value &v) const;
+    fs::path resolve(const std::string &text, bool from_cwd) const;
+
+    void plugins(const Entry *e, RunSpec &spec) const;
+    void input(const Entry *e, const SourceMark &root_mark, InputSpec &in) const;
+    void output(const Entry &e, OutputSpec &out) const;
+    void name_template(const Value &v) const;
+    void pool(const Entry &e, PoolSpec &pool) const;
+    void pipeline(const Entry *e, const SourceMark &root_mark, std::vector<StageSpec> &stages) const;
+};
+
+std::vector<Entry> Validator::mapping(const Value &v, const std::vector<std::string> &allowed) const {
+    std::vector<Entry> entries;
+    if (!v.node.IsDefined() || v.node.IsNull()) return entries; // "pool:" with nothing under it
+    if (!v.node.IsMap())
+        fail(v.mark, v.key, "must be a mapping of keys (" + join(allowed) + "), got " + describe(v.node));
+    for (auto it = v.node.begin(); it != v.node.end(); ++it) {
+        const YAML::Node &k = it->first;
+        const YAML::Node &val = it->second;
+        if (!k.IsScalar()) fail(mark_at(k, v.key), v.key, "a key must be a name, got " + describe(k));
+        const std::string name = k.Scalar();
+        const std::string key = child(v.key, name);
+        const SourceMark key_mark = mark_at(k, key);
+        if (const Entry *first = find(entries, name))
+            fail(key_mark, key, "is given twice (first at " + first->key_mark.to_string() + "); keep one");
+        if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+            const std::string hint = did_you_mean(name, allowed);
+            fail(key_mark, key, "unknown key \"" + name + "\"" + (hint.empty() ? "; valid keys: " + join(allowed) : hint));
+        }
+        // A missing value ("workers:") has the position of whatever follows; point at its key.
+        const SourceMark value_mark = val.IsNull() ? key_mark : mark_at(val, key);
+        entries.push_back(Entry{name, k, Value{val, key, value_mark}, key_mark});
+    }
+    return entries;
+}
+
+bool Validator::boolean(const Value &v) const {
+    const std::string text = lower(scalar(v, "true or false"));
+    if (text == "true" || text == "yes" || text == "on") return true;
+    if (text == "false" || text == "no" || text == "off") return false;
+    fail(v.mark, v.key, "must be true or false, got " + describe(v.node));
+}
+
+int64_t Validator::integer(const Value &v, int64_t min, int64_t max) const {
+    std::string expected = "a whole number";
+    if (min == 1) expected += " of at least 1";
+    else if (min == 0) expected += " >= 0";
+    const std::string text = scalar(v, expected);
+    int64_t n = 0;
+    if (!parse_int64(trim(text), n)) fail(v.mark, v.key, "must be " + expected + ", got " + describe(v.node));
+    if (n < min || n > max)
+        fail(v.mark, v.key, "must be " + expected + (n > max ? " and at most " + std::to_string(max) : "") +
+                                ", got " + describe(v.node));
+    return n;
+}
+
+std::string Validator::choice(const Value &v, const std::vector<std::string> &choices) const {
+    const std::string expected = "one of " + join(choices);
+    const std::string text = scalar(v, expected);
+    if (std::find(choices.begin(), choices.end(), text) != choices.end()) return text;
+    fail(v.mark, v.key, "must be " + expected + ", got " + describe(v.node) + did_you_mean(text, choices));
+}
+
+// A list, or a single scalar standing for a list of one.
+std::vector<Value> Validator::list(const Value &v, const std::string &expected) const {
+    std::vector<Value> items;
+    if (v.node.IsScalar()) {
+        items.push_back(v);
+        return items;
+    }
+    if (!v.node.IsDefined() || v.node.IsNull()) return items;
+    if (!v.node.IsSequence()) fail(v.mark, v.key, "must be " + expected + ", got " + describe(v.node));
+    for (size_t i = 0; i < v.node.size(); ++i) {
+        const std::string key = v.key + "[" + std::to_string(i) + "]";
+        const YAML::Node item = v.node[i];
+        // An empty item ("- ") has the position of what follows it; the list's own is closer.
+        items.push_back(Value{item, key, item.IsNull() && !from_override(key) ? v.mark : mark_at(item, key)});
+    }
+    return items;
+}
+
+std::string Validator::nonempty_string(const Value &v) const {
+    const std::string text = scalar(v, "a string");
+    if (trim(text).empty()) fail(v.mark, v.key, "is empty");
+    return text;
+}
+
+fs::path Validator::resolve(const std::string &text, bool from_cwd) const {
+    fs::path p(text);
+    if (text == "~" || text.rfind("~/", 0) == 0) {
+        if (const char *home = std::getenv("HOME"); home != nullptr && *home != '\0')
+            p = fs::path(home) / text.substr(text.size() > 1 ? 2 : 1);
+    }
+    if (!p.is_absolute()) p = (from_cwd ? cwd_ : base_) / p;
+    p = p.lexically_normal();
+    // "photos/" and "photos" are one folder; a trailing separator would leak into relative names.
+    if (!p.has_filename() && p != p.root_path()) p = p.parent_path();
+    return p;
+}
+
+fs::path Validator::path(const Value &v) const {
+    const std::string text = scalar(v, "a path");
+    if (text.empty()) fail(v.mark, v.key, "is an empty path");
+    // A path typed on the command line means what it means in the shell it was typed in.
+    return resolve(text, from_override(v.key));
+}
+
+void Validator::plugins(const Entry *e, RunSpec &spec) const {
+    if (e == nullptr) return;
+    for (const Value &item : list(e->value, "a list of plugin names or .so paths")) {
+        const std::string text = nonempty_string(item);
+        const bool is_path = text.find('/') != std::string::npos ||
+                             (text.size() > 3 && text.compare(text.size() - 3, 3, ".so") == 0);
+        spec.plugins.push_back(PluginRef{is_path ? path(item).string() : text, item.mark});
+    }
+}
+
+void Validator::input(const Entry *e, const SourceMark &root_mark, InputSpec &in) const {
+    if (e == nullptr)
+        fail(root_mark, "input",
+             "is missing: add an input section with paths (files and folders to read) or generate: {count: N}");
+    in.mark = e->key_mark;
+    const std::vector<Entry> entries = mapping(e->value, kInputKeys);
+    const Entry *paths = find(entries, "paths");
+    const Entry *generate = find(entries, "generate");
+    if (paths != nullptr && generate != nullptr)
+        fail(generate->key_mark, generate->value.key,
+             "cannot be used together with input.paths: use paths to read files, or generate for jobs that read none");
+    if (paths == nullptr && generate == nullptr)
+        fail(e->key_mark, "input",
+             "needs paths (files and folders to read) or generate: {count: N} (jobs that read no file)");
+    if (paths != nullptr) {
+        for (const Value &item : list(paths->value, "a list of files and folders")) in.paths.push_back(path(item));
+        if (in.paths.empty()) fail(paths->value.mark, paths->value.key, "names no file or folder: list at least one");
+    }
+    if (generate != nullptr) {
+        const std::vector<Entry> g = mapping(generate->value, kGenerateKeys);
+        const Entry *count = find(g, "count");
+        if (count == nullptr)
+            fail(generate->key_mark, generate->value.key + ".count",
+                 "is missing: how many jobs to generate, e.g. generate: {count: 8}");
+        in.generate_count = integer(count->value, 0, std::numeric_limits<int64_t>::max());
+    }
+    for (const Entry &x : entries) {
+        if (x.name == "include" || x.name == "exclude") {
+            std::vector<std::string> &globs = x.name == "include" ? in.include : in.exclude;
+            for (const Value &item : list(x.value, "a list of glob patterns such as \"*.jpg\""))
+                globs.push_back(nonempty_string(item));
+        } else if (x.name == "recursive") {
+            in.recursive = boolean(x.value);
+        } else if (x.name == "exif_orientation") {
+            in.decode.exif_orientation = boolean(x.value);
+        } else if (x.name == "shrink_on_load") {
+            in.decode.shrink_on_load = boolean(x.value);
+        } else if (x.name == "damaged") {
+            in.decode.damaged = choice(x.value, {"error", "warn"}) == "warn" ? DamagedPolicy::warn : DamagedPolicy::error;
+        } else if (x.name == "max_pixels") {
+            const std::string text = scalar(x.value, "a pixel count such as 268M");
+            try {
+                in.decode.max_pixels = parse_pixel_count(text);
+            } catch (const std::invalid_argument &err) {
+                fail(x.value.mark, x.value.key, err.what());
+            }
+            // 0 would refuse every image; a limit the user does not want is a large number.
+            if (in.decode.max_pixels == 0) fail(x.value.mark, x.value.key, "must be at least 1 pixel, got 0");
+        }
+    }
+}
+
+void Validator::name_template(const Value &v) const {
+    const std::string &text = v.node.Scalar();
+    for (size_t pos = 0; pos < text.size(); ++pos) {
+        if (text[pos] == '}') fail(v.mark, v.key, "has a \"}\" without its \"{\" at character " + std::to_string(pos + 1));
+        if (text[pos] != '{') continue;
+        const size_t close = text.find_first_of("{}", pos + 1);
+        if (close == std::string::npos || text[close] != '}')
+            fail(v.mark, v.key, "has a \"{\" without its \"}\" at character " + std::to_string(pos + 1));
+        const std::string inner = text.substr(pos + 1, close - pos - 1);
+        const std::string name = inner.substr(0, inner.find(':')); // allow a format spec after ':'
+        if (std::find(kPlaceholders.begin(), kPlaceholders.end(), name) == kPlaceholders.end())
+            fail(v.mark, v.key,
+                 "unknown placeholder {" + name + "}" + did_you_mean(name, kPlaceholders) +
+                     "; placeholders: {stem}, {name}, {ext}, {rel_dir}, {index}");
+        pos = close;
+    }
+    if (!text.empty() && text[0] == '/') fail(v.mark, v.key, "must be relative to output.dir, got an absolute path");
+    std::stringstream parts(text);
+    for (std::string part; std::getline(parts, part, '/');)
+        if (part == "..") fail(v.mark, v.key, "must stay inside output.dir: remove the \"..\"");
+}
+
+void Validator::output(const Entry &e, OutputSpec &out) const {
+    out.mark = e.key_mark;
+    out.name_mark = e.key_mark;
+    const std::vector<Entry> entries = mapping(e.value, kOutputKeys);
+    const Entry *dir = find(entries, "dir");
+    if (dir == nullptr) fail(e.key_mark, "output.dir", "is missing: the folder the outputs are written to");
+    out.dir = path(dir->value);
+    if (const Entry *name = find(entries, "name")) {
+        out.name = nonempty_string(name->value);
+        out.name_mark = name->value.mark;
+        name_template(name->value);
+    }
+    if (const Entry *overwrite = find(entries, "overwrite")) out.overwrite = boolean(overwrite->value);
+}
+
+void Validator::pool(const Entry &e, PoolSpec &pool) const {
+    const int int_max = std::numeric_limits<int>::max();
+    for (const Entry &x : mapping(e.value, kPoolKeys)) {
+        const Value &v = x.value;
+        if (x.name == "mode") {
+            const std::string m = choice(v, {"serial", "threads", "processes"});
+            pool.mode = m == "serial" ? PoolMode::serial : m == "threads" ? PoolMode::threads : PoolMode::processes;
+        } else if (x.name == "start_method") {
+            const std::string m = choice(v, {"fork", "spawn", "forkserver"});
+            pool.start_method = m == "fork" ? StartMethod::fork : m == "spawn" ? StartMethod::spawn : StartMethod::forkserver;
+        } else if (x.name == "workers") {
+            const char *expected = "a positive whole number or \"auto\"";
+            const std::string text = trim(scalar(v, expected));
+            int64_t n = 0;
+            if (lower(text) == "auto") pool.workers = 0;
+            else if (parse_int64(text, n) && n >= 1 && n <= int_max) pool.workers = static_cast<int>(n);
+            else fail(v.mark, v.key, std::string("must be ") + expected + ", got " + describe(v.node));
+        } else if (x.name == "threads_per_worker") {
+            pool.threads_per_worker = static_cast<int>(integer(v, 1, int_max));
+        } else if (x.name == "retries") {
+            pool.retries = static_cast<int>(integer(v, 0, int_max));
+        } else if (x.name == "max_jobs_per_worker") {
+            pool.max_jobs_per_worker = static_cast<int>(integer(v, 0, int_max));
+        } else if (x.name == "oversubscribe") {
+            pool.oversubscribe = boolean(v);
+        } else if (x.name == "timeout") {
+            const std::string text = scalar(v, "a duration such as 60s");
+            try {
+                pool.timeout_s = parse_duration(text);
+            } catch (const std::invalid_argument &err) {
+                fail(v.mark, v.key, err.what());
+            }
+        } else if (x.name == "max_memory") {
+            const std::string text = scalar(v, "a size such as 2GiB");
+            try {
+                pool.max_memory = parse_size(text);
+            } catch (const std::invalid_argument &err) {
+                fail(v.mark, v.key, err.what());
+            }
+        }
+    }
+}
+
+void Validator::pipeline(const Entry *e, const SourceMark &root_mark, std::vector<StageSpec> &stages) const {
+    const char *example = "e.g. `- resize: {max_side: 256}` or `- grayscale: {}`";
+    if (e == nullptr)
+        fail(root_mark, "pipeline", std::string("is missing: add a list of stages, ") + example);
+    const Value &v = e->value;
+    if (!v.node.IsSequence())
+        fail(v.mark, v.key, std::string("must be a list of stages, ") + example + ", got " + describe(v.node));
+    if (v.node.size() == 0) fail(v.mark, v.key, std::string("is empty: list at least one stage, ") + example);
+    for (size_t i = 0; i < v.node.size(); ++i) {
+        const std::string key = "pipeline[" + std::to_string(i) + "]";
+        const YAML::Node item = v.node[i];
+        const SourceMark item_mark = item.IsNull() && !from_override(key) ? v.mark : mark_at(item, key);
+        if (!item.IsMap())
+            fail(item_mark, key,
+                 std::string("must be a stage: its name mapped to its parameters, ") + example + ", got " + describe(item));
+        if (item.size() != 1) {
+            std::vector<std::string> names;
+            for (auto it = item.begin(); it != item.end(); ++it) names.push_back(describe(it->first));
+            if (names.empty()) fail(item_mark, key, std::string("names no stage: ") + example);
+            // The usual cause: parameters written under "- resize:" at the indentation of its name.
+            fail(item_mark, key,
+                 "has " + std::to_string(names.size()) + " keys (" + join(names) +
+                     ") but a stage has exactly one, its name: indent the parameters under the stage name, "
+                     "or put each stage in its own list item");
+        }
+        const YAML::Node name_node = item.begin()->first;
+        const YAML::Node params = item.begin()->second;
+        if (!name_node.IsScalar() || trim(name_node.Scalar()).empty())
+            fail(mark_at(name_node, key), key, "a stage name must be a word such as resize, got " + describe(name_node));
+        StageSpec stage;
+        stage.name = name_node.Scalar();
+        stage.mark = mark_at(name_node, key);
+        const std::string stage_key = key + "." + stage.name;
+        if (!params.IsNull()) {
+            if (!params.IsMap())
+                fail(mark_at(params, stage_key), stage_key,
+                     "the parameters of stage \"" + stage.name + "\" must be a mapping (name: value), got " +
+                         describe(params));
+            // Any key is accepted here: the plugin host checks names against the stage's schema.
+            for (const Entry &p : mapping(Value{params, stage_key, stage.mark}, {}))
+                stage.params.push_back(RawParam{p.name, p.value.node, p.value.mark});
+        }
+        stages.push_back(std::move(stage));
+    }
+}
+
+void Validator::run(const YAML::Node &root, RunSpec &spec) const {
+    if (!root.IsDefined() || root.IsNull())
+        fail(SourceMark{file_, 0, 0}, "", "the config is empty: it needs at least an input section and a pipeline");
+    const YAML::Mark rm = root.Mark();
+    const SourceMark root_mark = rm.is_null() ? SourceMark{file_, 0, 0} : SourceMark{file_, rm.line + 1, rm.column + 1};
+    if (!root.IsMap())
+        fail(root_mark, "", "a config must be a mapping of keys (" + join(kTopKeys) + "), got " + describe(root));
+    const std::vector<Entry> top = mapping(Value{root, "", root_mark}, kTopKeys);
+
+    plugins(find(top, "plugins"), spec);
+    if (const Entry *pp = find(top, "plugin_path"))
+        for (const Value &item : list(pp->value, "a list of folders")) spec.plugin_path.push_back(path(item));
+    input(find(top, "input"), root_mark, spec.input);
+    if (const Entry *out = find(top, "output")) output(*out, spec.output);
+    if (const Entry *p = find(top, "pool")) pool(*p, spec.pool);
+    if (const Entry *report = find(top, "report")) spec.report = path(report->value);
+    pipeline(find(top, "pipeline"), root_mark, spec.pipeline);
+}
+
+} // namespace
+
+RunSpec load_config_text(const std::string &yaml, const fs::path &file, const std::vector<std::string> &overrides) {
+    const std::string label = file.string();
+    std::vector<YAML::Node> docs;
+    try {
+        docs = YAML::LoadAll(yaml);
+    } catch (const YAML::Exception &e) {
+        const SourceMark mark = e.mark.is_null() ? SourceMark{label, 0, 0}
+                                                 : SourceMark{label, e.mark.line + 1, e.mark.column + 1};
+        fail(mark, "", "YAML syntax error: " + e.msg);
+    }
+    if (docs.size() > 1) {
+        const YAML::Mark m = docs[1].Mark();
+        fail(SourceMark{label, m.is_null() ? 0 : m.line + 1, m.is_null() ? 0 : m.column + 1}, "",
+             "has " + std::to_string(docs.size()) + " YAML documents (separated by ---); a config is one document");
+    }
+    YAML::Node root = docs.empty() ? YAML::Node() : docs[0];
+
+    std::vector<Override> parsed;
+    for (const std::string &text : overrides) parsed.push_back(parse_override(text));
+    if (!parsed.empty()) {
+        if (!root.IsDefined() || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
+        if (!root.IsMap()) {
+            const YAML::Mark m = root.Mark();
+            fail(SourceMark{label, m.line + 1, m.column + 1}, "",
+                 "a config must be a mapping of keys (" + join(kTopKeys) + "), got " + describe(root));
+        }
+        for (const Override &o : parsed) apply_override(root, o);
+    }
+
+    RunSpec spec;
+    spec.config_path = fs::absolute(file).lexically_normal();
+    spec.base_dir = spec.config_path.parent_path();
+    std::vector<std::string> set_keys;
+    for (const Override &o : parsed) set_keys.push_back(o.canonical);
+    Validator(label, spec.base_dir, set_keys).run(root, spec);
+    return spec;
+}
+
+RunSpec load_config(const fs::path &file, const std::vector<std::string> &overrides) {
+    const std::string label = file.string();
+    std::error_code ec;
+    if (fs::is_directory(file, ec)) fail(SourceMark{label, 0, 0}, "", "is a folder, not a config file");
+    std::ifstream in(file, std::ios::binary);
+    if (!in) fail(SourceMark{label, 0, 0}, "", std::string("cannot read the config file: ") + std::strerror(errno));
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad()) fail(SourceMark{label, 0, 0}, "", std::string("cannot read the config file: ") + std::strerror(errno));
+    return load_config_text(text.str(), file, overrides);
+}
+
+} // namespace batchproc

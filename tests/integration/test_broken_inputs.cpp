@@ -1,0 +1,156 @@
+// A folder of good images and broken ones: the good ones are written, each broken one
+// fails with its reason, the exit code is 1 and no partial file is left.
+#include "support/run_helpers.hpp"
+
+#include <gtest/gtest.h>
+#include <opencv2/imgcodecs.hpp>
+
+#include <cstdint>
+#include <fstream>
+#include <random>
+
+namespace fs = std::filesystem;
+using namespace batchproc::test;
+
+namespace {
+
+std::vector<uint8_t> encode(const cv::Mat &m, const std::string &ext) {
+    std::vector<uint8_t> bytes;
+    EXPECT_TRUE(cv::imencode(ext, m, bytes));
+    return bytes;
+}
+
+void write_bytes(const fs::path &p, const std::vector<uint8_t> &bytes) {
+    std::ofstream out(p, std::ios::binary);
+    out.write(reinterpret_cast<const char *>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
+uint32_t crc32_of(const uint8_t *data, size_t size) {
+    uint32_t crc = 0xffffffffu;
+    for (size_t i = 0; i < size; ++i) {
+        crc ^= data[i];
+        for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+    }
+    return ~crc;
+}
+
+void put_be32(std::vector<uint8_t> &b, size_t at, uint32_t v) {
+    b[at] = uint8_t(v >> 24);
+    b[at + 1] = uint8_t(v >> 16);
+    b[at + 2] = uint8_t(v >> 8);
+    b[at + 3] = uint8_t(v);
+}
+
+cv::Mat pattern(int w, int h) {
+    cv::Mat m(h, w, CV_8UC3);
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) m.at<cv::Vec3b>(y, x) = cv::Vec3b(uchar(x * 3), uchar(y * 5), uchar((x + y) * 2));
+    return m;
+}
+
+} // namespace
+
+TEST(BrokenInputs, GoodFilesAreWrittenAndEachBrokenOneFailsWithItsReason) {
+    TempDir dir("bp-broken");
+    const fs::path in = dir / "in";
+    fs::create_directories(in);
+
+    write_bytes(in / "good1.jpg", encode(pattern(120, 80), ".jpg"));
+    write_bytes(in / "good2.png", encode(pattern(64, 64), ".png"));
+    write_bytes(in / "empty.jpg", {});
+    std::vector<uint8_t> jpeg = encode(pattern(400, 300), ".jpg");
+    jpeg.resize(jpeg.size() / 2);
+    write_bytes(in / "truncated.jpg", jpeg);
+    write_text(in / "text.jpg", "this is not an image, it is a note someone saved with the wrong name\n");
+    std::vector<uint8_t> noise(5000);
+    std::mt19937 rng(42);
+    for (auto &b : noise) b = uint8_t(rng());
+    write_bytes(in / "noise.png", noise);
+    // IHDR claims 100000x100000 (with a valid CRC, so only the size is wrong).
+    std::vector<uint8_t> huge = encode(pattern(16, 16), ".png");
+    put_be32(huge, 16, 100000);
+    put_be32(huge, 20, 100000);
+    put_be32(huge, 29, crc32_of(huge.data() + 12, 17));
+    write_bytes(in / "huge.png", huge);
+    // A PNG with a damaged IDAT (its CRC no longer matches).
+    std::vector<uint8_t> bad_crc = encode(pattern(32, 32), ".png");
+    bad_crc[bad_crc.size() - 20] ^= 0xff;
+    write_bytes(in / "badcrc.png", bad_crc);
+
+    const fs::path out = dir / "out";
+    const fs::path config = dir / "config.yaml";
+    write_text(config, "plugins: [imgproc]\n"
+                       "input: {paths: [in]}\n"
+                       "output: {dir: out}\n"
+                       "pool: {mode: processes, workers: 2}\n"
+                       "report: out/report.json\n"
+                       "pipeline:\n"
+                       "  - resize: {max_side: 32}\n"
+                       "  - save: {format: png}\n");
+    const RunOutcome run = run_batchproc(config, {}, dir.path());
+    ASSERT_TRUE(run.finished) << run.err;
+    EXPECT_EQ(run.exit_code, 1) << run.err;
+
+    const nlohmann::json report = read_json(out / "report.json");
+    EXPECT_EQ(check_invariants(report), "");
+    std::map<std::string, nlohmann::json> by_name;
+    for (const auto &job : report["jobs"]) by_name[fs::path(job["input"].get<std::string>()).filename().string()] = job;
+    ASSERT_EQ(by_name.size(), 8u);
+
+    auto error_of = [&](const std::string &name) {
+        const nlohmann::json &j = by_name.at(name);
+        EXPECT_EQ(j["status"], "failed") << name;
+        return j["error"].is_string() ? j["error"].get<std::string>() : std::string();
+    };
+    EXPECT_NE(error_of("empty.jpg").find("empty file"), std::string::npos);
+    EXPECT_NE(error_of("truncated.jpg").find("truncated JPEG"), std::string::npos);
+    EXPECT_NE(error_of("text.jpg").find("not a recognised image"), std::string::npos);
+    EXPECT_NE(error_of("noise.png").find("not a recognised image"), std::string::npos);
+    const std::string huge_error = error_of("huge.png");
+    EXPECT_NE(huge_error.find("100000x100000"), std::string::npos) << huge_error;
+    EXPECT_NE(huge_error.find("limit"), std::string::npos) << huge_error;
+    const std::string crc_error = error_of("badcrc.png");
+    EXPECT_NE(crc_error.find("CRC"), std::string::npos) << crc_error;
+
+    for (const std::string good : {"good1.jpg", "good2.png"}) {
+        EXPECT_EQ(by_name.at(good)["status"], "ok") << good;
+        const fs::path written = out / (fs::path(good).stem().string() + ".png");
+        ASSERT_TRUE(fs::exists(written)) << written;
+        const cv::Mat m = cv::imread(written.string(), cv::IMREAD_UNCHANGED);
+        ASSERT_FALSE(m.empty());
+        EXPECT_EQ(std::max(m.cols, m.rows), 32);
+    }
+    // Only the two good outputs and the report: no partial file, under any name.
+    std::vector<std::string> files;
+    for (const auto &e : fs::recursive_directory_iterator(out)) files.push_back(e.path().filename().string());
+    std::sort(files.begin(), files.end());
+    EXPECT_EQ(files, (std::vector<std::string>{"good1.png", "good2.png", "report.json"}));
+    // Each failure is named in the log, with its file.
+    EXPECT_NE(run.err.find("truncated.jpg"), std::string::npos) << run.err;
+}
+
+TEST(BrokenInputs, DamagedPolicyWarnKeepsTheTruncatedImageWithAWarning) {
+    TempDir dir("bp-damaged");
+    const fs::path in = dir / "in";
+    fs::create_directories(in);
+    std::vector<uint8_t> jpeg = encode(pattern(400, 300), ".jpg");
+    jpeg.resize(jpeg.size() * 2 / 3);
+    write_bytes(in / "truncated.jpg", jpeg);
+    const fs::path config = dir / "config.yaml";
+    write_text(config, "plugins: [imgproc]\n"
+                       "input: {paths: [in], damaged: warn}\n"
+                       "output: {dir: out}\n"
+                       "pool: {mode: serial}\n"
+                       "report: out/report.json\n"
+                       "pipeline:\n"
+                       "  - save: {format: png}\n");
+    const RunOutcome run = run_batchproc(config, {}, dir.path());
+    ASSERT_TRUE(run.finished);
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    const nlohmann::json report = read_json(dir / "out" / "report.json");
+    const auto &job = report["jobs"][0];
+    EXPECT_EQ(job["status"], "ok");
+    ASSERT_TRUE(job.contains("warnings"));
+    EXPECT_NE(job["warnings"][0].get<std::string>().find("truncated"), std::string::npos);
+    EXPECT_TRUE(fs::exists(dir / "out" / "truncated.png"));
+}
