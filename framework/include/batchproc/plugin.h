@@ -117,6 +117,13 @@ typedef struct bp_host_api {
     int64_t (*job_index)(bp_job *job);
     /* A warning recorded in the job's report entry. */
     void (*warn)(bp_job *job, const char *message);
+    /* The size the current image stands for: the input's full size (after EXIF orientation)
+     * while the current image is the decoder's output, which may have been decoded at a
+     * reduced scale (shrink-on-load, see decode_hint); the current image's own size once a
+     * stage has replaced it. Returns 0 when the job has no image. Stages that derive their
+     * output size from the input's (resize) use it, so that outputs do not depend on
+     * shrink-on-load. */
+    int (*get_source_size)(bp_job *job, int32_t *width, int32_t *height);
 } bp_host_api;
 
 /* Stage flags. */
@@ -136,6 +143,12 @@ typedef struct bp_stage_descriptor {
     bp_status (*create)(const bp_params *params, void **state, bp_error *err) BP_NOEXCEPT;
     bp_status (*process)(void *state, const bp_host_api *host, bp_job *job, bp_error *err) BP_NOEXCEPT;
     void (*destroy)(void *state) BP_NOEXCEPT;
+    /* Optional (may be NULL). When this stage is the pipeline's first, the host asks it, for
+     * an input of the given stored size (before EXIF orientation: a stage should answer for
+     * either orientation), for the smallest long side of the decoded image from which it
+     * still produces its exact result; the decoder may then decode JPEGs at 1/2, 1/4 or 1/8
+     * scale down to that size (shrink-on-load). 0 = the full image is needed. */
+    int32_t (*decode_hint)(void *state, int32_t source_width, int32_t source_height) BP_NOEXCEPT;
 } bp_stage_descriptor;
 
 typedef struct bp_plugin_descriptor {

@@ -25,6 +25,7 @@
 
 #include <opencv2/core.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -162,6 +163,17 @@ public:
     }
     void write_output(const std::vector<unsigned char> &bytes) { write_output(bytes.data(), bytes.size()); }
 
+    // The size the current image stands for (see bp_host_api.get_source_size): the input's
+    // full size while the image is the decoder's output, possibly decoded at reduced scale.
+    cv::Size source_size() const {
+        int32_t w = 0, h = 0;
+        if (host_->struct_size >= offsetof(bp_host_api, get_source_size) + sizeof host_->get_source_size &&
+            host_->get_source_size != nullptr && host_->get_source_size(job_, &w, &h) != 0)
+            return cv::Size(w, h);
+        const cv::Mat m = image();
+        return m.size();
+    }
+
     std::string input_path() const { return host_->input_path(job_); }
     int64_t index() const { return host_->job_index(job_); }
     void warn(const std::string &message) { host_->warn(job_, message.c_str()); }
@@ -206,6 +218,14 @@ public:
     // Throw ParamError with a sentence naming the parameter.
     virtual void validate() {}
     virtual void process(Job &job) = 0;
+    // For the pipeline's first stage: the smallest long side of the decoded input from which
+    // this stage still makes its exact result, for an input stored as width x height (either
+    // orientation); 0 = needs the full image. Lets the host decode JPEGs at reduced scale.
+    virtual int decode_hint(int width, int height) const {
+        (void)width;
+        (void)height;
+        return 0;
+    }
 
     const std::vector<detail::ParamBase *> &params() const { return params_; }
 
@@ -326,6 +346,7 @@ public:
         descriptor_.create = &create;
         descriptor_.process = &process;
         descriptor_.destroy = &destroy;
+        descriptor_.decode_hint = &decode_hint;
     }
     const bp_stage_descriptor *descriptor() const { return &descriptor_; }
 
@@ -361,6 +382,13 @@ private:
         return BP_ERROR;
     }
     static void destroy(void *state) noexcept { delete static_cast<T *>(state); }
+    static int32_t decode_hint(void *state, int32_t width, int32_t height) noexcept {
+        try {
+            return static_cast<int32_t>(static_cast<const T *>(state)->decode_hint(width, height));
+        } catch (...) {
+            return 0;
+        }
+    }
 
     T prototype_;
     std::vector<const bp_param_schema *> schemas_;

@@ -1,6 +1,7 @@
 #include "engine/job_runner.hpp"
 
 #include "codec/image_decoder.hpp"
+#include "codec/image_header.hpp"
 #include "io/atomic_file.hpp"
 
 #include <fcntl.h>
@@ -46,10 +47,15 @@ std::vector<uint8_t> read_whole_file(const std::filesystem::path &path) {
 
 } // namespace
 
-int shrink_on_load_hint(const PipelinePlan &) { return 0; }
+JobRunner::JobRunner(const RunSpec &spec, const PipelinePlan &plan) : spec_(spec), plan_(plan), pipeline_(plan) {}
 
-JobRunner::JobRunner(const RunSpec &spec, const PipelinePlan &plan)
-    : spec_(spec), plan_(plan), pipeline_(plan), shrink_hint_(spec.input.decode.shrink_on_load ? shrink_on_load_hint(plan) : 0) {}
+int JobRunner::decode_hint(const std::vector<uint8_t> &bytes) {
+    if (!spec_.input.decode.shrink_on_load || pipeline_.stages().empty()) return 0;
+    const std::optional<ImageHeader> header = probe_header(bytes.data(), bytes.size());
+    // Only JPEG decodes at reduced scale; other formats need no hint.
+    if (!header || header->format != "jpeg" || header->width <= 0 || header->height <= 0) return 0;
+    return pipeline_.stages().front().decode_hint(static_cast<int>(header->width), static_cast<int>(header->height));
+}
 
 JobRecord JobRunner::run(const PlannedJob &job) {
     JobRecord record;
@@ -60,9 +66,11 @@ JobRecord JobRunner::run(const PlannedJob &job) {
         if (!job.input.empty() && plan_.needs_image) {
             const std::vector<uint8_t> bytes = read_whole_file(job.input);
             record.bytes_in = bytes.size();
-            DecodedImage decoded = decode_image(bytes.data(), bytes.size(), spec_.input.decode, shrink_hint_);
+            DecodedImage decoded = decode_image(bytes.data(), bytes.size(), spec_.input.decode, decode_hint(bytes));
             for (std::string &w : decoded.warnings) ctx.warnings().push_back(std::move(w));
             ctx.set_image(std::move(decoded.pixels));
+            if (decoded.scale_denominator > 1)
+                ctx.set_source_size(static_cast<int>(decoded.source_width), static_cast<int>(decoded.source_height));
         }
         if (!job.output.empty()) {
             const bool overwrite = spec_.output.overwrite;

@@ -7,6 +7,9 @@
 #include "inputs/job_plan.hpp"
 #include "plugin_host/pipeline.hpp"
 
+#include <cstdint>
+#include <vector>
+
 namespace batchproc {
 
 class JobRunner {
@@ -19,14 +22,12 @@ public:
     JobRecord run(const PlannedJob &job);
 
 private:
+    // The first stage's shrink-on-load hint for this file (0: decode at full size).
+    int decode_hint(const std::vector<uint8_t> &bytes);
+
     const RunSpec &spec_;
     const PipelinePlan &plan_;
     Pipeline pipeline_;
-    int shrink_hint_ = 0;
 };
-
-// The smallest long side the pipeline's first stage needs, when it is a downscale the
-// decoder may anticipate (shrink-on-load); 0 when the full image is needed.
-int shrink_on_load_hint(const PipelinePlan &plan);
 
 } // namespace batchproc

@@ -22,12 +22,14 @@ const bp_host_api *JobContext::host_api() {
         a.input_path = &api_input_path;
         a.job_index = &api_job_index;
         a.warn = &api_warn;
+        a.get_source_size = &api_get_source_size;
         return a;
     }();
     return &api;
 }
 
 void JobContext::set_image(cv::Mat image) {
+    source_width_ = source_height_ = 0;
     holder_.reset();
     retained_.clear();
     image_ = std::move(image);
@@ -64,6 +66,7 @@ void JobContext::api_set_image(bp_job *job, const bp_image *pixels, void (*relea
     }
     ctx.image_ = view;
     ctx.holder_ = std::move(holder);
+    ctx.source_width_ = ctx.source_height_ = 0;
 }
 
 void JobContext::api_set_metric_int(bp_job *job, const char *key, int64_t value) { of(job).metrics_[key] = value; }
@@ -85,6 +88,14 @@ bp_status JobContext::api_write_output(bp_job *job, const void *data, size_t siz
         detail::copy_message(err, e.what());
     }
     return BP_ERROR;
+}
+
+int JobContext::api_get_source_size(bp_job *job, int32_t *width, int32_t *height) {
+    JobContext &ctx = of(job);
+    if (ctx.image_.empty()) return 0;
+    *width = ctx.source_width_ > 0 ? ctx.source_width_ : ctx.image_.cols;
+    *height = ctx.source_height_ > 0 ? ctx.source_height_ : ctx.image_.rows;
+    return 1;
 }
 
 const char *JobContext::api_input_path(bp_job *job) { return of(job).input_path_.c_str(); }

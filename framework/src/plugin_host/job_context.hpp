@@ -28,6 +28,11 @@ public:
     static const bp_host_api *host_api();
 
     void set_image(cv::Mat image); // the host's own pixels (decoded input)
+    // The full size the decoded image stands for when it was decoded at reduced scale.
+    void set_source_size(int width, int height) {
+        source_width_ = width;
+        source_height_ = height;
+    }
     bool has_image() const { return !image_.empty(); }
     const cv::Mat &image() const { return image_; }
 
@@ -52,10 +57,13 @@ private:
     static const char *api_input_path(bp_job *job);
     static int64_t api_job_index(bp_job *job);
     static void api_warn(bp_job *job, const char *message);
+    static int api_get_source_size(bp_job *job, int32_t *width, int32_t *height);
 
     int64_t index_;
     std::string input_path_;
     cv::Mat image_;
+    int source_width_ = 0; // 0: the current image's own size
+    int source_height_ = 0;
     std::shared_ptr<void> holder_;                // keeps plugin-owned pixels alive
     std::vector<std::shared_ptr<void>> retained_; // earlier buffers a newer image points into
     OutputWriter writer_;

@@ -2,6 +2,8 @@
 
 #include "config/suggest.hpp"
 
+#include <algorithm>
+#include <cstddef>
 #include <stdexcept>
 
 namespace batchproc {
@@ -69,6 +71,13 @@ std::string StageInstance::process(JobContext &job) {
     bp_error err{};
     if (stage_->process(state_, JobContext::host_api(), job.handle(), &err) == BP_OK) return "";
     return err.message[0] ? std::string(err.message) : std::string(stage_->name) + " failed without a message";
+}
+
+int StageInstance::decode_hint(int width, int height) const {
+    if (stage_->struct_size < offsetof(bp_stage_descriptor, decode_hint) + sizeof stage_->decode_hint ||
+        stage_->decode_hint == nullptr)
+        return 0;
+    return std::max(0, static_cast<int>(stage_->decode_hint(state_, width, height)));
 }
 
 Pipeline::Pipeline(const PipelinePlan &plan) {

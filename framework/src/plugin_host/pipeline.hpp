@@ -44,6 +44,8 @@ public:
     const char *name() const { return stage_->name; }
     // Runs the stage on a job; returns "" on success, else the stage's error sentence.
     std::string process(JobContext &job);
+    // The stage's shrink-on-load hint for an input stored as width x height (0: none).
+    int decode_hint(int width, int height) const;
 
 private:
     const bp_stage_descriptor *stage_;

@@ -1,0 +1,106 @@
+#include "pool/result_buffer.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace batchproc;
+
+TEST(ResultBuffer, CountersAddUpAcrossProcesses) {
+    ResultBuffer buffer = ResultBuffer::create(4);
+    constexpr int kChildren = 4, kUpdates = 2000;
+    std::vector<pid_t> pids;
+    for (int c = 0; c < kChildren; ++c) {
+        const pid_t pid = fork();
+        ASSERT_GE(pid, 0);
+        if (pid == 0) {
+            for (int i = 0; i < kUpdates; ++i)
+                buffer.update([](PoolCounters &k) {
+                    ++k.done;
+                    k.bytes_in += 3;
+                });
+            _exit(0);
+        }
+        pids.push_back(pid);
+    }
+    for (pid_t pid : pids) {
+        int status = 0;
+        ASSERT_EQ(waitpid(pid, &status, 0), pid);
+        ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    const PoolCounters c = buffer.counters();
+    EXPECT_EQ(c.done, uint64_t(kChildren * kUpdates));
+    EXPECT_EQ(c.bytes_in, uint64_t(3 * kChildren * kUpdates));
+    EXPECT_EQ(buffer.lock_repairs(), 0u);
+}
+
+TEST(ResultBuffer, AHolderDyingMidUpdateIsRepairedByTheNextLocker) {
+    ResultBuffer buffer = ResultBuffer::create(4);
+    buffer.update([](PoolCounters &k) {
+        k.done = 5;
+        k.ok = 5;
+    });
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) buffer.die_holding_lock(); // corrupts `done`, then SIGKILLs itself
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFSIGNALED(status));
+    EXPECT_EQ(WTERMSIG(status), SIGKILL);
+    // The next locker (this process) gets EOWNERDEAD and restores the committed state.
+    ASSERT_TRUE(buffer.update([](PoolCounters &k) { ++k.ok; }));
+    EXPECT_EQ(buffer.lock_repairs(), 1u);
+    const PoolCounters c = buffer.counters();
+    EXPECT_EQ(c.done, 5u) << "the half-done update must not survive";
+    EXPECT_EQ(c.ok, 6u);
+    // And the lock works normally afterwards.
+    EXPECT_TRUE(buffer.update([](PoolCounters &k) { ++k.done; }));
+    EXPECT_EQ(buffer.counters().done, 6u);
+    EXPECT_EQ(buffer.lock_repairs(), 1u);
+}
+
+TEST(ResultBuffer, SlotsRoundTripAJobRecord) {
+    ResultBuffer buffer = ResultBuffer::create(2);
+    JobRecord r;
+    r.status = JobStatus::failed;
+    r.error = "damaged JPEG: corrupt data";
+    r.worker_pid = 1234;
+    r.ms = 12.5;
+    r.bytes_in = 100;
+    r.bytes_out = 7;
+    r.metrics_json = R"({"width":10,"sum":"285"})";
+    r.warnings = {"first", "second"};
+    r.stage_ms = {{"resize", 1.5}, {"save", 2.5}};
+    ResultSlot &slot = buffer.slot(1);
+    slot.attempts = 2;
+    ResultBuffer::store(slot, r);
+    const JobRecord back = ResultBuffer::load(slot);
+    EXPECT_EQ(back.status, JobStatus::failed);
+    EXPECT_EQ(back.error, r.error);
+    EXPECT_EQ(back.worker_pid, 1234);
+    EXPECT_EQ(back.attempts, 2);
+    EXPECT_DOUBLE_EQ(back.ms, 12.5);
+    EXPECT_EQ(back.bytes_in, 100u);
+    EXPECT_EQ(back.bytes_out, 7u);
+    EXPECT_EQ(back.metrics_json, r.metrics_json);
+    EXPECT_EQ(back.warnings, r.warnings);
+    ASSERT_EQ(back.stage_ms.size(), 2u);
+    EXPECT_EQ(back.stage_ms[1].stage, "save");
+    EXPECT_DOUBLE_EQ(back.stage_ms[1].ms, 2.5);
+}
+
+TEST(ResultBuffer, WorkersSeeTheStopRequest) {
+    ResultBuffer buffer = ResultBuffer::create(1);
+    EXPECT_FALSE(buffer.stop_requested());
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        for (int i = 0; i < 2000 && !buffer.stop_requested(); ++i) usleep(1000);
+        _exit(buffer.stop_requested() ? 0 : 1);
+    }
+    buffer.request_stop();
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
