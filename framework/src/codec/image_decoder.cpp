@@ -1,0 +1,489 @@
+#include "codec/image_decoder.hpp"
+
+#include "codec/image_header.hpp"
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <climits>
+#include <csetjmp>
+#include <cstdio> // jpeglib.h uses FILE and size_t without including what defines them
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+
+#include <jpeglib.h>
+#include <jerror.h>
+
+namespace batchproc {
+
+namespace {
+
+// ---- libjpeg ---------------------------------------------------------------------------
+//
+// Choices: JDCT_ISLOW (the exact integer IDCT) and fancy upsampling on (libjpeg's default)
+// are what cv::imread uses too, so a JPEG decodes to the same pixels here as with OpenCV,
+// and the same on every machine (the float IDCT may differ with the CPU's SIMD).
+
+// libjpeg-turbo's own advice for untrusted input: a progressive JPEG with thousands of
+// tiny scans takes minutes to decode; real files have about 10.
+constexpr int kMaxProgressiveScans = 500;
+
+struct JpegErrorManager {
+    jpeg_error_mgr pub; // first member: libjpeg hands back a pointer to it
+    std::jmp_buf jump;
+    char error_text[JMSG_LENGTH_MAX];  // the fatal error
+    char damage_text[JMSG_LENGTH_MAX]; // the first corrupt-data warning
+    char note_text[JMSG_LENGTH_MAX];   // the first harmless warning
+    int damage_warnings;
+    int note_warnings;
+    bool premature_end;
+    bool too_many_scans;
+};
+
+// Everything libjpeg touches lives here, in the caller's frame, never as a local of the
+// function that calls setjmp (whose locals are indeterminate after longjmp). Trivially
+// destructible, so a longjmp can never skip a destructor.
+struct JpegJob {
+    const uint8_t *data;
+    size_t size;
+    int scale_denom;
+    cv::Mat *pixels; // filled by allocate_output
+
+    jpeg_decompress_struct cinfo;
+    JpegErrorManager err;
+    jpeg_progress_mgr progress;
+
+    bool alloc_failed;
+    bool cmyk;  // pixels holds C, M, Y, K (converted afterwards)
+    bool adobe; // an Adobe APP14 marker was present: CMYK is stored inverted
+};
+
+JpegErrorManager *error_manager(j_common_ptr cinfo) { return reinterpret_cast<JpegErrorManager *>(cinfo->err); }
+
+void on_jpeg_error(j_common_ptr cinfo) {
+    JpegErrorManager *err = error_manager(cinfo);
+    (*cinfo->err->format_message)(cinfo, err->error_text);
+    std::longjmp(err->jump, 1);
+}
+
+bool is_harmless_warning(int code) {
+    // Everything else libjpeg warns about is damage in the data it is decoding.
+    return code == JWRN_ADOBE_XFORM || code == JWRN_JFIF_MAJOR;
+}
+
+void on_jpeg_message(j_common_ptr cinfo, int msg_level) {
+    if (msg_level >= 0) return; // trace messages
+    JpegErrorManager *err = error_manager(cinfo);
+    ++err->pub.num_warnings;
+    const int code = err->pub.msg_code;
+    if (code == JWRN_JPEG_EOF) err->premature_end = true;
+    if (is_harmless_warning(code)) {
+        if (err->note_warnings++ == 0) (*cinfo->err->format_message)(cinfo, err->note_text);
+    } else {
+        if (err->damage_warnings++ == 0) (*cinfo->err->format_message)(cinfo, err->damage_text);
+    }
+}
+
+void on_jpeg_output(j_common_ptr) {} // libjpeg never prints to stderr
+
+void on_jpeg_progress(j_common_ptr cinfo) {
+    if (!cinfo->is_decompressor) return;
+    if (reinterpret_cast<j_decompress_ptr>(cinfo)->input_scan_number > kMaxProgressiveScans) {
+        JpegErrorManager *err = error_manager(cinfo);
+        err->too_many_scans = true;
+        std::longjmp(err->jump, 1);
+    }
+}
+
+uint8_t *allocate_output(JpegJob &job, int rows, int cols, int channels) noexcept {
+    try {
+        job.pixels->create(rows, cols, CV_8UC(channels));
+        return job.pixels->data;
+    } catch (...) {
+        return nullptr;
+    }
+}
+
+// All libjpeg calls that may longjmp out; only trivially destructible locals.
+void jpeg_decode_steps(JpegJob &job) {
+    j_decompress_ptr cinfo = &job.cinfo;
+    jpeg_create_decompress(cinfo);
+    cinfo->progress = &job.progress;
+    jpeg_mem_src(cinfo, job.data, static_cast<unsigned long>(job.size));
+    jpeg_read_header(cinfo, TRUE);
+
+    int channels = 3;
+    switch (cinfo->jpeg_color_space) {
+    case JCS_GRAYSCALE:
+        cinfo->out_color_space = JCS_GRAYSCALE;
+        channels = 1;
+        break;
+    case JCS_CMYK:
+    case JCS_YCCK: // libjpeg turns YCCK into CMYK; we turn CMYK into BGR
+        cinfo->out_color_space = JCS_CMYK;
+        channels = 4;
+        job.cmyk = true;
+        job.adobe = cinfo->saw_Adobe_marker;
+        break;
+    default:
+        cinfo->out_color_space = JCS_EXT_BGR;
+        break;
+    }
+    cinfo->scale_num = 1;
+    cinfo->scale_denom = static_cast<unsigned int>(job.scale_denom);
+    cinfo->dct_method = JDCT_ISLOW;
+    cinfo->do_fancy_upsampling = TRUE;
+
+    jpeg_start_decompress(cinfo);
+    const int rows = static_cast<int>(cinfo->output_height), cols = static_cast<int>(cinfo->output_width);
+    uint8_t *base = allocate_output(job, rows, cols, channels);
+    if (!base || cinfo->output_components != channels) {
+        job.alloc_failed = !base;
+        if (!base) return; // the caller destroys cinfo
+        ERREXIT(cinfo, JERR_CONVERSION_NOTIMPL);
+    }
+    const size_t stride = job.pixels->step[0];
+    JSAMPROW batch[16];
+    while (cinfo->output_scanline < cinfo->output_height) {
+        const JDIMENSION first = cinfo->output_scanline;
+        const JDIMENSION count = std::min<JDIMENSION>(16, cinfo->output_height - first);
+        for (JDIMENSION i = 0; i < count; ++i) batch[i] = base + (first + i) * stride;
+        jpeg_read_scanlines(cinfo, batch, count);
+    }
+    jpeg_finish_decompress(cinfo);
+}
+
+// Returns false after a fatal libjpeg error (text in job.err) or a failed allocation.
+bool run_libjpeg(JpegJob &job) {
+    job.cinfo.err = jpeg_std_error(&job.err.pub);
+    job.err.pub.error_exit = on_jpeg_error;
+    job.err.pub.emit_message = on_jpeg_message;
+    job.err.pub.output_message = on_jpeg_output;
+    job.progress.progress_monitor = on_jpeg_progress;
+    if (setjmp(job.err.jump)) {
+        jpeg_destroy_decompress(&job.cinfo);
+        return false;
+    }
+    jpeg_decode_steps(job);
+    jpeg_destroy_decompress(&job.cinfo);
+    return !job.alloc_failed;
+}
+
+uint8_t mul255(unsigned a, unsigned b) { return static_cast<uint8_t>((a * b + 127) / 255); }
+
+// Naive (no ICC) CMYK -> BGR. Adobe applications write CMYK inverted (0 = full ink) and
+// mark the file with an APP14 "Adobe" segment; without it, values are plain ink amounts.
+cv::Mat cmyk_to_bgr(const cv::Mat &cmyk, bool inverted) {
+    cv::Mat bgr(cmyk.rows, cmyk.cols, CV_8UC3);
+    for (int y = 0; y < cmyk.rows; ++y) {
+        const uint8_t *s = cmyk.ptr<uint8_t>(y);
+        uint8_t *d = bgr.ptr<uint8_t>(y);
+        for (int x = 0; x < cmyk.cols; ++x, s += 4, d += 3) {
+            // "Remaining light" per channel: (1 - ink) * (1 - black).
+            const unsigned c = inverted ? s[0] : 255u - s[0], m = inverted ? s[1] : 255u - s[1];
+            const unsigned yy = inverted ? s[2] : 255u - s[2], k = inverted ? s[3] : 255u - s[3];
+            d[0] = mul255(yy, k);
+            d[1] = mul255(m, k);
+            d[2] = mul255(c, k);
+        }
+    }
+    return bgr;
+}
+
+std::string dims(int64_t w, int64_t h) { return std::to_string(w) + "x" + std::to_string(h); }
+
+std::string strip_prefix(std::string text, const char *prefix) {
+    const size_t n = std::strlen(prefix);
+    if (text.compare(0, n, prefix) == 0) text.erase(0, n);
+    return text;
+}
+
+DecodedImage decode_jpeg(const uint8_t *data, size_t size, const ImageHeader &header, const DecodeOptions &options,
+                         int min_side_hint) {
+    DecodedImage out;
+    out.format = "jpeg";
+    const int denom = options.shrink_on_load && min_side_hint > 0
+                          ? shrink_denominator(std::max(header.width, header.height), min_side_hint)
+                          : 1;
+    cv::Mat raw;
+    JpegJob job{};
+    job.data = data;
+    job.size = size;
+    job.scale_denom = denom;
+    job.pixels = &raw;
+    if (!run_libjpeg(job)) {
+        if (job.alloc_failed) throw DecodeError("not enough memory to decode this " + dims(header.width, header.height) + " JPEG");
+        if (job.err.too_many_scans)
+            throw DecodeError("damaged JPEG: more than " + std::to_string(kMaxProgressiveScans) +
+                              " progressive scans (refused as a likely decompression bomb)");
+        if (job.err.premature_end) throw DecodeError("truncated JPEG: premature end of data");
+        throw DecodeError("damaged JPEG: " + strip_prefix(job.err.error_text, "Corrupt JPEG data: "));
+    }
+
+    std::string damage;
+    if (job.err.premature_end) damage = "truncated JPEG: premature end of data";
+    else if (job.err.damage_warnings > 0) damage = "damaged JPEG: " + strip_prefix(job.err.damage_text, "Corrupt JPEG data: ");
+    if (!damage.empty()) {
+        if (options.damaged == DamagedPolicy::error) throw DecodeError(damage);
+        out.warnings.push_back(damage);
+    }
+    if (job.err.note_warnings > 0) out.warnings.push_back(std::string("JPEG: ") + job.err.note_text);
+
+    out.pixels = job.cmyk ? cmyk_to_bgr(raw, job.adobe) : raw;
+    out.scale_denominator = denom;
+    out.source_width = header.width;
+    out.source_height = header.height;
+    return out;
+}
+
+// ---- PNG structure ------------------------------------------------------------------------
+
+uint32_t crc32_of(const uint8_t *data, size_t size) {
+    static const std::array<uint32_t, 256> table = [] {
+        std::array<uint32_t, 256> t{};
+        for (uint32_t n = 0; n < 256; ++n) {
+            uint32_t c = n;
+            for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            t[n] = c;
+        }
+        return t;
+    }();
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < size; ++i) c = table[(c ^ data[i]) & 0xFF] ^ (c >> 8);
+    return c ^ 0xFFFFFFFFu;
+}
+
+uint32_t be32(const uint8_t *p) { return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3]; }
+
+bool is_letter(uint8_t c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+
+// Walks the chunks and checks every CRC (libpng ignores bad CRCs in ancillary chunks, and
+// OpenCV gives no reason when it fails): the first problem as a sentence, or nullopt.
+std::optional<std::string> png_structure_problem(const uint8_t *data, size_t size) {
+    size_t pos = 8;
+    std::string last = "";
+    auto after = [&] { return last.empty() ? std::string("the signature") : "chunk " + last; };
+    for (;;) {
+        if (pos == size) return "truncated PNG: the file ends after " + after() + ", before the IEND chunk";
+        if (size - pos < 8) return "truncated PNG: the file ends inside the chunk after " + after();
+        const uint32_t len = be32(data + pos);
+        const uint8_t *type = data + pos + 4;
+        if (!is_letter(type[0]) || !is_letter(type[1]) || !is_letter(type[2]) || !is_letter(type[3]))
+            return "damaged PNG: invalid chunk after " + after();
+        const std::string name(reinterpret_cast<const char *>(type), 4);
+        if (len > 0x7FFFFFFFu) return "damaged PNG: chunk " + name + " has an invalid length";
+        if (size - pos - 8 < size_t(len) + 4) return "truncated PNG: the file ends inside chunk " + name;
+        const uint32_t stored = be32(data + pos + 8 + len);
+        if (crc32_of(type, size_t(len) + 4) != stored) return "damaged PNG: CRC error in chunk " + name;
+        if (name == "IEND") return std::nullopt; // anything after IEND is ignored, as by libpng
+        last = name;
+        pos += size_t(len) + 12;
+    }
+}
+
+// ---- Everything else: OpenCV --------------------------------------------------------------
+
+const char *depth_name(int depth) {
+    switch (depth) {
+    case CV_8S: return "signed 8-bit";
+    case CV_16S: return "signed 16-bit";
+    case CV_32S: return "signed 32-bit";
+    case CV_64F: return "64-bit float";
+    case CV_16F: return "16-bit float";
+    default: return "unusual";
+    }
+}
+
+DecodedImage decode_with_opencv(const uint8_t *data, size_t size, const ImageHeader &header,
+                                const DecodeOptions &options) {
+    DecodedImage out;
+    out.format = header.format;
+    const std::string name = format_display_name(header.format);
+
+    std::optional<std::string> problem;
+    if (header.format == "png") {
+        problem = png_structure_problem(data, size);
+        if (problem) {
+            if (options.damaged == DamagedPolicy::error) throw DecodeError(*problem);
+            out.warnings.push_back(*problem);
+        }
+    }
+    if (size > static_cast<size_t>(INT_MAX)) throw DecodeError("file is too large to decode (over 2 GiB)");
+
+    cv::Mat image;
+    try {
+        const cv::Mat buffer(1, static_cast<int>(size), CV_8U, const_cast<uint8_t *>(data)); // read only
+        image = cv::imdecode(buffer, cv::IMREAD_UNCHANGED); // keeps alpha and 16-bit
+    } catch (const cv::Exception &) {
+        image.release();
+    }
+    if (image.empty()) {
+        if (problem) throw DecodeError(*problem);
+        std::string message = "damaged or unsupported " + name + " file: the decoder could not read it";
+        if (header.format == "gif") message += " (this OpenCV cannot read GIF; convert it to PNG first)";
+        if (header.format == "exr" && !std::getenv("OPENCV_IO_ENABLE_OPENEXR"))
+            message += " (OpenCV reads OpenEXR only when OPENCV_IO_ENABLE_OPENEXR=1 is set)";
+        // OpenCV's own defaults (overridable with OPENCV_IO_MAX_IMAGE_*).
+        if (header.width > (1 << 20) || header.height > (1 << 20) ||
+            header.width * header.height > (int64_t(1) << 30))
+            message += " (" + dims(header.width, header.height) + " is over OpenCV's size limit for decoding)";
+        throw DecodeError(message);
+    }
+
+    if (image.channels() == 2) { // gray + alpha -> BGRA
+        cv::Mat bgra(image.size(), CV_MAKETYPE(image.depth(), 4));
+        const int from_to[] = {0, 0, 0, 1, 0, 2, 1, 3};
+        cv::mixChannels(&image, 1, &bgra, 1, from_to, 4);
+        image = bgra;
+    }
+    if (image.channels() != 1 && image.channels() != 3 && image.channels() != 4)
+        throw DecodeError("unsupported " + name + " file: " + std::to_string(image.channels()) +
+                          " channels (1, 2, 3 or 4 are supported)");
+    const int depth = image.depth();
+    if (depth != CV_8U && depth != CV_16U && depth != CV_32F) {
+        out.warnings.push_back(std::string("converted ") + depth_name(depth) + " pixels to 32-bit float");
+        cv::Mat converted;
+        image.convertTo(converted, CV_MAKETYPE(CV_32F, image.channels()));
+        image = converted;
+    }
+    out.pixels = image;
+    out.source_width = image.cols;
+    out.source_height = image.rows;
+    return out;
+}
+
+// ---- Unrecognised data ------------------------------------------------------------------------
+
+bool starts_with(const uint8_t *d, size_t n, const char *s) {
+    const size_t len = std::strlen(s);
+    return n >= len && std::memcmp(d, s, len) == 0;
+}
+
+bool starts_with_nocase(const uint8_t *d, size_t n, const char *s) {
+    const size_t len = std::strlen(s);
+    if (n < len) return false;
+    for (size_t i = 0; i < len; ++i)
+        if (std::tolower(d[i]) != std::tolower(static_cast<unsigned char>(s[i]))) return false;
+    return true;
+}
+
+// A cheap guess at what non-image data is, for the error message; "" when unsure.
+std::string looks_like(const uint8_t *d, size_t n) {
+    if (starts_with(d, n, "%PDF")) return "a PDF document";
+    if (starts_with(d, n, "PK\x03\x04")) return "a ZIP archive";
+    if (starts_with(d, n, "\x1f\x8b")) return "gzip-compressed data";
+    if (starts_with(d, n, "\x7f" "ELF")) return "an executable";
+    if (starts_with(d, n, "8BPS")) return "a Photoshop document, which is not supported";
+    if (n >= 12 && std::memcmp(d + 4, "ftyp", 4) == 0) {
+        const std::string brand(reinterpret_cast<const char *>(d + 8), 4);
+        if (brand == "avif" || brand == "avis") return "an AVIF image, which is not supported";
+        if (brand == "heic" || brand == "heix" || brand == "mif1" || brand == "msf1" || brand == "hevc")
+            return "a HEIF/HEIC image, which is not supported";
+        return "an MP4/QuickTime video";
+    }
+    size_t start = 0;
+    if (starts_with(d, n, "\xef\xbb\xbf")) start = 3; // UTF-8 byte order mark
+    while (start < n && (d[start] == ' ' || d[start] == '\n' || d[start] == '\r' || d[start] == '\t')) ++start;
+    const uint8_t *t = d + start;
+    const size_t tn = n - start;
+    if (starts_with_nocase(t, tn, "<svg") ||
+        (starts_with_nocase(t, tn, "<?xml") &&
+         std::string(reinterpret_cast<const char *>(t), std::min<size_t>(tn, 1024)).find("<svg") != std::string::npos))
+        return "an SVG drawing, which is not supported";
+    if (starts_with_nocase(t, tn, "<!doctype html") || starts_with_nocase(t, tn, "<html")) return "an HTML page";
+    // Text: no control characters other than whitespace in the first 512 bytes.
+    const size_t probe = std::min<size_t>(n, 512);
+    for (size_t i = 0; i < probe; ++i) {
+        const uint8_t c = d[i];
+        if (c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f') return "";
+        if (c == 0x7f) return "";
+    }
+    return "text";
+}
+
+} // namespace
+
+int shrink_denominator(int64_t long_side, int min_side_hint) {
+    if (min_side_hint <= 0 || long_side <= 0) return 1;
+    int best = 1;
+    for (int d : {2, 4, 8})
+        if ((long_side + d - 1) / d >= min_side_hint) best = d; // libjpeg rounds sizes up
+    return best;
+}
+
+std::string format_megapixels(uint64_t pixels) {
+    const double mpx = static_cast<double>(pixels) / 1e6;
+    char buffer[64];
+    if (mpx >= 10) {
+        std::snprintf(buffer, sizeof buffer, "%.0f", mpx);
+    } else {
+        int decimals = 1;
+        double scaled = mpx * 10;
+        while (pixels > 0 && scaled < 1 && decimals < 6) { // enough decimals to show a digit
+            ++decimals;
+            scaled *= 10;
+        }
+        std::snprintf(buffer, sizeof buffer, "%.*f", decimals, mpx);
+    }
+    std::string text = buffer;
+    if (text.find('.') != std::string::npos) {
+        while (text.back() == '0') text.pop_back();
+        if (text.back() == '.') text.pop_back();
+    }
+    return text + " Mpx";
+}
+
+void apply_exif_orientation(cv::Mat &image, int orientation) {
+    cv::Mat out;
+    switch (orientation) {
+    case 2: cv::flip(image, out, 1); break;                           // mirror left-right
+    case 3: cv::rotate(image, out, cv::ROTATE_180); break;
+    case 4: cv::flip(image, out, 0); break;                           // mirror top-bottom
+    case 5: cv::transpose(image, out); break;                         // about the main diagonal
+    case 6: cv::rotate(image, out, cv::ROTATE_90_CLOCKWISE); break;
+    case 7: cv::transpose(image, out); cv::flip(out, out, -1); break; // about the anti-diagonal
+    case 8: cv::rotate(image, out, cv::ROTATE_90_COUNTERCLOCKWISE); break;
+    default: return;
+    }
+    image = out;
+}
+
+DecodedImage decode_image(const uint8_t *data, size_t size, const DecodeOptions &options, int min_side_hint) {
+    if (!data || size == 0) throw DecodeError("empty file");
+
+    const std::string format = sniff_format(data, size);
+    if (format.empty()) {
+        const std::string guess = looks_like(data, size);
+        throw DecodeError("not a recognised image format" + (guess.empty() ? std::string() : " (looks like " + guess + ")"));
+    }
+    const std::optional<ImageHeader> header = probe_header(data, size);
+    const std::string name = format_display_name(format);
+    if (!header) throw DecodeError("truncated or damaged " + name + " file: its header ends before the image size");
+
+    // Judge the size before any decoder allocates memory for it.
+    const int64_t w = header->width, h = header->height;
+    if (w <= 0 || h <= 0)
+        throw DecodeError("damaged " + name + " file: its header gives an image size of " + dims(w, h) +
+                          ", which is not a valid image");
+    const uint64_t pixels = uint64_t(h) > UINT64_MAX / uint64_t(w) ? UINT64_MAX : uint64_t(w) * uint64_t(h);
+    if (options.max_pixels > 0 && pixels > options.max_pixels)
+        throw DecodeError("image is " + dims(w, h) + ", over the limit of " + format_megapixels(options.max_pixels));
+    if (w > INT_MAX || h > INT_MAX)
+        throw DecodeError("image is " + dims(w, h) + ", too large to decode (each side must be under 2^31 pixels)");
+
+    DecodedImage out = format == "jpeg" ? decode_jpeg(data, size, *header, options, min_side_hint)
+                                        : decode_with_opencv(data, size, *header, options);
+
+    if (options.exif_orientation) {
+        const int orientation = exif_orientation(data, size);
+        apply_exif_orientation(out.pixels, orientation);
+        if (orientation >= 5) std::swap(out.source_width, out.source_height);
+    }
+    return out;
+}
+
+} // namespace batchproc
