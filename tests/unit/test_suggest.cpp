@@ -13,7 +13,13 @@ TEST(Suggest, EditDistance) {
     EXPECT_EQ(edit_distance("workerz", "workers"), 1u);
     EXPECT_EQ(edit_distance("pipline", "pipeline"), 1u);
     EXPECT_EQ(edit_distance("Resize", "resize"), 0u); // case-insensitive
-    EXPECT_EQ(edit_distance("ab", "ba"), 2u);
+    EXPECT_EQ(edit_distance("ab", "ba"), 1u);      // a swap of neighbours is one edit
+    EXPECT_EQ(edit_distance("fsat", "fast"), 1u);
+    EXPECT_EQ(edit_distance("abc", "ca"), 3u);     // no swap then edit of the same letters
+}
+
+TEST(Suggest, SwappedLettersGetASuggestion) {
+    EXPECT_EQ(did_you_mean("gian", {"gain", "gamma"}), " (did you mean \"gain\"?)");
 }
 
 TEST(Suggest, NearMissesGetASuggestion) {

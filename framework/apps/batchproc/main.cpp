@@ -1,4 +1,5 @@
-// The batchproc command line: run (default), validate, plugins, and the hidden worker role.
+// The batchproc command line: run (default), validate, plugins, bench, and the hidden worker role.
+#include "bench/bench.hpp"
 #include "config/spec.hpp"
 #include "engine/report.hpp"
 #include "engine/run.hpp"
@@ -91,8 +92,13 @@ nlohmann::ordered_json describe_param(const bp_param_schema &p) {
     j["type"] = param_type_name(p.type);
     j["default"] = p.default_value ? nlohmann::ordered_json(p.default_value) : nlohmann::ordered_json(nullptr);
     if (p.has_range) {
-        j["min"] = p.min_value;
-        j["max"] = p.max_value;
+        if (p.type == BP_PARAM_INT) {
+            j["min"] = static_cast<int64_t>(p.min_value);
+            j["max"] = static_cast<int64_t>(p.max_value);
+        } else {
+            j["min"] = p.min_value;
+            j["max"] = p.max_value;
+        }
     }
     if (p.type == BP_PARAM_CHOICE) {
         nlohmann::ordered_json choices = nlohmann::ordered_json::array();
@@ -196,7 +202,7 @@ int main(int argc, char **argv) {
 
     // `batchproc CONFIG ...` means `batchproc run CONFIG ...`.
     std::vector<std::string> words(argv + 1, argv + argc);
-    static const char *const kCommands[] = {"run", "validate", "plugins", "help"};
+    static const char *const kCommands[] = {"run", "validate", "plugins", "bench", "help"};
     if (!words.empty() && words[0].rfind('-', 0) != 0) {
         bool is_command = false;
         for (const char *c : kCommands) is_command = is_command || words[0] == c;
@@ -232,6 +238,19 @@ int main(int argc, char **argv) {
     plugins->add_option("NAME", plugin_name, "a plugin id (or a stage name)");
     plugins->add_flag("--json", plugins_json, "machine-readable output");
 
+    BenchOptions bench_opts;
+    CLI::App *bench = app.add_subcommand("bench", "time the config in several modes and worker counts; check outputs");
+    bench->add_option("CONFIG", bench_opts.config, "YAML config file")->required()->check(CLI::ExistingFile);
+    bench->add_option("--modes", bench_opts.modes, "serial,threads,processes (default: all three)")->delimiter(',');
+    bench->add_option("--workers", bench_opts.workers, "worker counts, e.g. 1,2,4 (the default)")->delimiter(',');
+    bench->add_option("--start-methods", bench_opts.start_methods, "fork,spawn,forkserver (default: the config's)")
+        ->delimiter(',');
+    bench->add_option("--repeat", bench_opts.repeat, "timed runs per row, after one warm-up (default 3)");
+    bench->add_option("--json", bench_opts.json, "write the rows as JSON here");
+    bench->add_option("--csv", bench_opts.csv, "write the rows as CSV here");
+    bench->add_option("--plot", bench_opts.plot, "write an SVG chart of speedup against workers here");
+    bench->add_option("--set", bench_opts.sets, "override a config key: key.path=value (repeatable)");
+
     std::vector<const char *> cargv{argv[0]};
     for (const std::string &w : words) cargv.push_back(w.c_str());
     try {
@@ -248,6 +267,7 @@ int main(int argc, char **argv) {
         if (*run) return cmd_run(run_args, verbosity);
         if (*validate) return cmd_validate(run_args);
         if (*plugins) return cmd_plugins(plugin_name, plugins_json);
+        if (*bench) return run_bench(bench_opts);
         std::fputs(app.help().c_str(), stdout);
         return kExitUsage;
     } catch (const ConfigError &e) {

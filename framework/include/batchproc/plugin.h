@@ -144,10 +144,10 @@ typedef struct bp_stage_descriptor {
     bp_status (*process)(void *state, const bp_host_api *host, bp_job *job, bp_error *err) BP_NOEXCEPT;
     void (*destroy)(void *state) BP_NOEXCEPT;
     /* Optional (may be NULL). When this stage is the pipeline's first, the host asks it, for
-     * an input of the given stored size (before EXIF orientation: a stage should answer for
-     * either orientation), for the smallest long side of the decoded image from which it
-     * still produces its exact result; the decoder may then decode JPEGs at 1/2, 1/4 or 1/8
-     * scale down to that size (shrink-on-load). 0 = the full image is needed. */
+     * an input of the given size (as the stage will see it: after EXIF orientation), for the
+     * smallest long side of the decoded image from which it still produces its exact result;
+     * the decoder may then decode JPEGs at 1/2, 1/4 or 1/8 scale down to that size
+     * (shrink-on-load). 0 = the full image is needed. */
     int32_t (*decode_hint)(void *state, int32_t source_width, int32_t source_height) BP_NOEXCEPT;
 } bp_stage_descriptor;
 

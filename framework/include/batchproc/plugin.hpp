@@ -28,6 +28,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <initializer_list>
@@ -98,14 +99,14 @@ protected:
 };
 
 inline std::string format_number(double v) {
+    // The shortest plain decimal that reads back to the same value ("50", "0.25"); the
+    // exponent form only for values that have none.
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%.17g", v);
-    // Prefer the shortest text that reads back to the same value.
-    for (int precision = 1; precision <= 17; ++precision) {
-        char shorter[64];
-        std::snprintf(shorter, sizeof shorter, "%.*g", precision, v);
-        if (std::strtod(shorter, nullptr) == v) return shorter;
+    for (int decimals = 0; decimals <= 9; ++decimals) {
+        std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+        if (std::strtod(buf, nullptr) == v) return buf;
     }
+    std::snprintf(buf, sizeof buf, "%.17g", v);
     return buf;
 }
 
@@ -219,8 +220,8 @@ public:
     virtual void validate() {}
     virtual void process(Job &job) = 0;
     // For the pipeline's first stage: the smallest long side of the decoded input from which
-    // this stage still makes its exact result, for an input stored as width x height (either
-    // orientation); 0 = needs the full image. Lets the host decode JPEGs at reduced scale.
+    // this stage still makes its exact result, for an input of width x height (as this stage
+    // will see it); 0 = needs the full image. Lets the host decode JPEGs at reduced scale.
     virtual int decode_hint(int width, int height) const {
         (void)width;
         (void)height;
@@ -430,7 +431,11 @@ const bp_plugin_descriptor *make_plugin(const char *id, const char *version, con
 // Defines the plugin's entry symbol. Use once per plugin library.
 #define BATCHPROC_PLUGIN(ID, VERSION, DOC, ...)                                                  \
     extern "C" BP_PLUGIN_EXPORT const bp_plugin_descriptor *bp_plugin_entry_v1(void) {          \
-        return ::batchproc::make_plugin<__VA_ARGS__>(ID, VERSION, DOC);                         \
+        try {                                                                                   \
+            return ::batchproc::make_plugin<__VA_ARGS__>(ID, VERSION, DOC);                     \
+        } catch (...) {                                                                         \
+            return nullptr; /* a stage constructor threw: the host reports the plugin */        \
+        }                                                                                       \
     }
 
 #endif // BATCHPROC_PLUGIN_HPP

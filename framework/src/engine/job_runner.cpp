@@ -54,7 +54,11 @@ int JobRunner::decode_hint(const std::vector<uint8_t> &bytes) {
     const std::optional<ImageHeader> header = probe_header(bytes.data(), bytes.size());
     // Only JPEG decodes at reduced scale; other formats need no hint.
     if (!header || header->format != "jpeg" || header->width <= 0 || header->height <= 0) return 0;
-    return pipeline_.stages().front().decode_hint(static_cast<int>(header->width), static_cast<int>(header->height));
+    int64_t width = header->width, height = header->height;
+    // Orientations 5-8 turn the image by 90 degrees: the stage sees it turned.
+    if (spec_.input.decode.exif_orientation && exif_orientation(bytes.data(), bytes.size()) >= 5)
+        std::swap(width, height);
+    return pipeline_.stages().front().decode_hint(static_cast<int>(width), static_cast<int>(height));
 }
 
 JobRecord JobRunner::run(const PlannedJob &job) {
@@ -69,8 +73,10 @@ JobRecord JobRunner::run(const PlannedJob &job) {
             DecodedImage decoded = decode_image(bytes.data(), bytes.size(), spec_.input.decode, decode_hint(bytes));
             for (std::string &w : decoded.warnings) ctx.warnings().push_back(std::move(w));
             ctx.set_image(std::move(decoded.pixels));
-            if (decoded.scale_denominator > 1)
+            if (decoded.scale_denominator > 1) {
                 ctx.set_source_size(static_cast<int>(decoded.source_width), static_cast<int>(decoded.source_height));
+                ctx.metrics()["decode_scale"] = "1/" + std::to_string(decoded.scale_denominator);
+            }
         }
         if (!job.output.empty()) {
             const bool overwrite = spec_.output.overwrite;

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <sstream>
 
@@ -67,10 +68,15 @@ std::string ParamSet::text(const std::string &name) const {
 
 namespace {
 
+std::string format_bound(double v, int32_t type) {
+    char buf[64];
+    if (type == BP_PARAM_INT) std::snprintf(buf, sizeof buf, "%.0f", v);
+    else std::snprintf(buf, sizeof buf, "%g", v);
+    return buf;
+}
+
 std::string describe_range(const bp_param_schema &s) {
-    std::ostringstream out;
-    out << "[" << s.min_value << ", " << s.max_value << "]";
-    return out.str();
+    return "[" + format_bound(s.min_value, s.type) + ", " + format_bound(s.max_value, s.type) + "]";
 }
 
 bool parse_int(const std::string &text, int64_t &out) {
