@@ -2,6 +2,8 @@
 
 #include "plugin_host/pipeline.hpp"
 
+#include <gtest/gtest.h>
+
 namespace batchproc::test {
 
 namespace {
@@ -52,6 +54,24 @@ StageResult run_stage(const std::string &stage, const std::string &params_yaml, 
 StageResult run_generated(const std::string &stage, const std::string &params_yaml, const std::string &plugin,
                           int64_t index) {
     return run(stage, params_yaml, nullptr, plugin, "", index);
+}
+
+StageResult run_stage_ok(const std::string &stage, const std::string &params_yaml, const cv::Mat &input) {
+    StageResult r = run_stage(stage, params_yaml, input);
+    EXPECT_EQ(r.error, "") << stage << " " << params_yaml;
+    return r;
+}
+
+std::string expect_config_error(const std::string &stage, const std::string &params_yaml, const std::string &param) {
+    try {
+        run_stage(stage, params_yaml, cv::Mat(8, 8, CV_8UC3, cv::Scalar::all(0)));
+    } catch (const ConfigError &e) {
+        EXPECT_NE((e.key() + " " + e.message()).find(param), std::string::npos)
+            << "error does not name " << param << ": " << e.what();
+        return e.message();
+    }
+    ADD_FAILURE() << stage << " " << params_yaml << " was accepted";
+    return "";
 }
 
 } // namespace batchproc::test

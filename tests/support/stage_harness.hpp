@@ -31,4 +31,11 @@ StageResult run_stage(const std::string &stage, const std::string &params_yaml, 
 StageResult run_generated(const std::string &stage, const std::string &params_yaml,
                           const std::string &plugin, int64_t index = 0);
 
+// run_stage that also expects the stage to succeed (a failed expectation names it).
+StageResult run_stage_ok(const std::string &stage, const std::string &params_yaml, const cv::Mat &input);
+
+// Expects the parameters to be refused before any job runs, with `param` named in the
+// error's key or message; returns the message for further checks ("" when accepted).
+std::string expect_config_error(const std::string &stage, const std::string &params_yaml, const std::string &param);
+
 } // namespace batchproc::test

@@ -12,26 +12,10 @@
 using batchproc::ConfigError;
 using batchproc::test::run_stage;
 using batchproc::test::StageResult;
+using batchproc::test::run_stage_ok;
+using batchproc::test::expect_config_error;
 
 namespace {
-
-StageResult ok(const std::string &stage, const std::string &params, const cv::Mat &input) {
-    StageResult r = run_stage(stage, params, input);
-    EXPECT_EQ(r.error, "") << stage << " " << params;
-    return r;
-}
-
-std::string config_error(const std::string &stage, const std::string &params, const std::string &param) {
-    try {
-        run_stage(stage, params, cv::Mat(8, 8, CV_8UC3, cv::Scalar::all(0)));
-    } catch (const ConfigError &e) {
-        EXPECT_NE((e.key() + " " + e.message()).find(param), std::string::npos)
-            << "error does not name " << param << ": " << e.what();
-        return e.message();
-    }
-    ADD_FAILURE() << stage << " " << params << " was accepted";
-    return "";
-}
 
 cv::Mat noise(int width, int height, int type) {
     cv::Mat m(height, width, type);
@@ -59,32 +43,32 @@ cv::Mat step_edge(int left, int right, int type = CV_8UC1) {
 
 TEST(ImgprocGaussianBlur, FlatImageKeepsItsValue) {
     const cv::Mat flat(30, 40, CV_8UC3, cv::Scalar(77, 5, 250));
-    StageResult r = ok("gaussian_blur", "{ksize: 7}", flat);
+    StageResult r = run_stage_ok("gaussian_blur", "{ksize: 7}", flat);
     ASSERT_EQ(r.image.type(), CV_8UC3);
     EXPECT_EQ(cv::norm(r.image, flat, cv::NORM_INF), 0);
 }
 
 TEST(ImgprocGaussianBlur, ReducesNoiseKeepsMean) {
     const cv::Mat in = noise(64, 64, CV_8UC1);
-    StageResult r = ok("gaussian_blur", "{ksize: 5}", in);
+    StageResult r = run_stage_ok("gaussian_blur", "{ksize: 5}", in);
     EXPECT_LT(stddev(r.image), stddev(in) / 2);
     EXPECT_NEAR(cv::mean(r.image)[0], cv::mean(in)[0], 1.0);
 }
 
 TEST(ImgprocGaussianBlur, SigmaOnlyAndSixteenBit) {
     const cv::Mat in = noise(64, 64, CV_16UC4);
-    StageResult r = ok("gaussian_blur", "{ksize: 0, sigma: 2}", in);
+    StageResult r = run_stage_ok("gaussian_blur", "{ksize: 0, sigma: 2}", in);
     ASSERT_EQ(r.image.type(), CV_16UC4);
     EXPECT_LT(stddev(r.image), stddev(in) / 2);
 }
 
 TEST(ImgprocGaussianBlur, ValidatesParameters) {
-    const std::string even = config_error("gaussian_blur", "{ksize: 4}", "ksize");
+    const std::string even = expect_config_error("gaussian_blur", "{ksize: 4}", "ksize");
     EXPECT_NE(even.find("odd"), std::string::npos) << even;
-    config_error("gaussian_blur", "{ksize: 0}", "sigma");
-    config_error("gaussian_blur", "{ksize: three}", "ksize");
-    config_error("gaussian_blur", "{ksize: 257}", "ksize");
-    config_error("gaussian_blur", "{sigma: -1}", "sigma");
+    expect_config_error("gaussian_blur", "{ksize: 0}", "sigma");
+    expect_config_error("gaussian_blur", "{ksize: three}", "ksize");
+    expect_config_error("gaussian_blur", "{ksize: 257}", "ksize");
+    expect_config_error("gaussian_blur", "{sigma: -1}", "sigma");
 }
 
 // ---------------------------------------------------------------- median_blur
@@ -93,14 +77,14 @@ TEST(ImgprocMedianBlur, RemovesIsolatedSpecks) {
     cv::Mat in(20, 20, CV_8UC3, cv::Scalar::all(100));
     in.at<cv::Vec3b>(5, 5) = cv::Vec3b(255, 255, 255);
     in.at<cv::Vec3b>(12, 7) = cv::Vec3b(0, 0, 0);
-    StageResult r = ok("median_blur", "{ksize: 3}", in);
+    StageResult r = run_stage_ok("median_blur", "{ksize: 3}", in);
     EXPECT_EQ(cv::norm(r.image, cv::Mat(20, 20, CV_8UC3, cv::Scalar::all(100)), cv::NORM_INF), 0);
 }
 
 TEST(ImgprocMedianBlur, SixteenBitAllowsOnlySmallKernels) {
     cv::Mat in(20, 20, CV_16UC1, cv::Scalar(1000));
     in.at<uint16_t>(5, 5) = 65535;
-    StageResult r = ok("median_blur", "{ksize: 5}", in);
+    StageResult r = run_stage_ok("median_blur", "{ksize: 5}", in);
     ASSERT_EQ(r.image.type(), CV_16UC1);
     EXPECT_EQ(r.image.at<uint16_t>(5, 5), 1000);
     r = run_stage("median_blur", "{ksize: 7}", in);
@@ -110,15 +94,15 @@ TEST(ImgprocMedianBlur, SixteenBitAllowsOnlySmallKernels) {
 }
 
 TEST(ImgprocMedianBlur, ValidatesParameters) {
-    config_error("median_blur", "{ksize: 4}", "ksize");
-    config_error("median_blur", "{ksize: 1}", "ksize");
+    expect_config_error("median_blur", "{ksize: 4}", "ksize");
+    expect_config_error("median_blur", "{ksize: 1}", "ksize");
 }
 
 // ---------------------------------------------------------------- sharpen
 
 TEST(ImgprocSharpen, IncreasesEdgeContrast) {
     const cv::Mat in = step_edge(100, 150);
-    StageResult r = ok("sharpen", "{amount: 1, radius: 1}", in);
+    StageResult r = run_stage_ok("sharpen", "{amount: 1, radius: 1}", in);
     ASSERT_EQ(r.image.type(), CV_8UC1);
     EXPECT_LT(r.image.at<uint8_t>(5, 9), 100);  // darker on the dark side
     EXPECT_GT(r.image.at<uint8_t>(5, 10), 150); // brighter on the bright side
@@ -128,16 +112,16 @@ TEST(ImgprocSharpen, IncreasesEdgeContrast) {
 
 TEST(ImgprocSharpen, ThresholdSparesSmallDifferences) {
     const cv::Mat in = step_edge(100, 110);
-    StageResult r = ok("sharpen", "{amount: 2, threshold: 20}", in);
+    StageResult r = run_stage_ok("sharpen", "{amount: 2, threshold: 20}", in);
     EXPECT_EQ(cv::norm(r.image, in, cv::NORM_INF), 0);
-    r = ok("sharpen", "{amount: 2}", in);
+    r = run_stage_ok("sharpen", "{amount: 2}", in);
     EXPECT_GT(cv::norm(r.image, in, cv::NORM_INF), 0);
 }
 
 TEST(ImgprocSharpen, KeepsAlphaAndDepth) {
     cv::Mat in = step_edge(10000, 50000, CV_16UC4);
     in.colRange(0, 5).setTo(cv::Scalar(10000, 10000, 10000, 0)); // an alpha edge too
-    StageResult r = ok("sharpen", "{amount: 1.5}", in);
+    StageResult r = run_stage_ok("sharpen", "{amount: 1.5}", in);
     ASSERT_EQ(r.image.type(), CV_16UC4);
     cv::Mat alpha_in, alpha_out;
     cv::extractChannel(in, alpha_in, 3);
@@ -147,9 +131,9 @@ TEST(ImgprocSharpen, KeepsAlphaAndDepth) {
 }
 
 TEST(ImgprocSharpen, ValidatesParameters) {
-    config_error("sharpen", "{radius: 0}", "radius");
-    config_error("sharpen", "{amount: -1}", "amount");
-    config_error("sharpen", "{threshold: 300}", "threshold");
+    expect_config_error("sharpen", "{radius: 0}", "radius");
+    expect_config_error("sharpen", "{amount: -1}", "amount");
+    expect_config_error("sharpen", "{threshold: 300}", "threshold");
 }
 
 // ---------------------------------------------------------------- canny
@@ -157,7 +141,7 @@ TEST(ImgprocSharpen, ValidatesParameters) {
 TEST(ImgprocCanny, EdgesOnTheSquareBorderOnly) {
     cv::Mat in(100, 100, CV_8UC3, cv::Scalar::all(0));
     in(cv::Rect(30, 30, 40, 40)).setTo(cv::Scalar::all(255));
-    StageResult r = ok("canny", "", in);
+    StageResult r = run_stage_ok("canny", "", in);
     ASSERT_EQ(r.image.type(), CV_8UC1);
     ASSERT_EQ(r.image.size(), in.size());
     int on_border = 0, elsewhere = 0;
@@ -180,39 +164,39 @@ TEST(ImgprocCanny, EdgesOnTheSquareBorderOnly) {
 TEST(ImgprocCanny, SixteenBitAlphaInputGivesEightBitEdges) {
     cv::Mat in(50, 50, CV_16UC4, cv::Scalar(0, 0, 0, 65535));
     in(cv::Rect(10, 10, 30, 30)).setTo(cv::Scalar(65535, 65535, 65535, 65535));
-    StageResult r = ok("canny", "{low: 100, high: 200, aperture: 5, l2gradient: true}", in);
+    StageResult r = run_stage_ok("canny", "{low: 100, high: 200, aperture: 5, l2gradient: true}", in);
     ASSERT_EQ(r.image.type(), CV_8UC1);
     EXPECT_GT(cv::countNonZero(r.image), 100);
     EXPECT_EQ(cv::countNonZero(r.image(cv::Rect(15, 15, 20, 20))), 0);
 }
 
 TEST(ImgprocCanny, ValidatesParameters) {
-    const std::string order = config_error("canny", "{low: 200, high: 100}", "low");
+    const std::string order = expect_config_error("canny", "{low: 200, high: 100}", "low");
     EXPECT_NE(order.find("high"), std::string::npos) << order;
-    config_error("canny", "{aperture: 4}", "aperture");
-    config_error("canny", "{aperture: 9}", "aperture");
-    config_error("canny", "{l2gradient: 2}", "l2gradient");
+    expect_config_error("canny", "{aperture: 4}", "aperture");
+    expect_config_error("canny", "{aperture: 9}", "aperture");
+    expect_config_error("canny", "{l2gradient: 2}", "l2gradient");
 }
 
 // ---------------------------------------------------------------- threshold
 
 TEST(ImgprocThreshold, BinaryAndInverse) {
     const cv::Mat in = step_edge(100, 200, CV_8UC3);
-    StageResult r = ok("threshold", "{value: 150}", in);
+    StageResult r = run_stage_ok("threshold", "{value: 150}", in);
     ASSERT_EQ(r.image.type(), CV_8UC1);
     EXPECT_EQ(r.image.at<uint8_t>(0, 0), 0);
     EXPECT_EQ(r.image.at<uint8_t>(0, 19), 255);
-    r = ok("threshold", "{method: binary_inv, value: 150, max_value: 128}", in);
+    r = run_stage_ok("threshold", "{method: binary_inv, value: 150, max_value: 128}", in);
     EXPECT_EQ(r.image.at<uint8_t>(0, 0), 128);
     EXPECT_EQ(r.image.at<uint8_t>(0, 19), 0);
     // A pixel equal to value does not pass ("above").
-    r = ok("threshold", "{value: 100}", in);
+    r = run_stage_ok("threshold", "{value: 100}", in);
     EXPECT_EQ(r.image.at<uint8_t>(0, 0), 0);
 }
 
 TEST(ImgprocThreshold, SixteenBitComparesInEightBitUnits) {
     const cv::Mat in = step_edge(100 * 257, 200 * 257, CV_16UC1);
-    StageResult r = ok("threshold", "{value: 150}", in);
+    StageResult r = run_stage_ok("threshold", "{value: 150}", in);
     ASSERT_EQ(r.image.type(), CV_8UC1);
     EXPECT_EQ(r.image.at<uint8_t>(0, 0), 0);
     EXPECT_EQ(r.image.at<uint8_t>(0, 19), 255);
@@ -220,7 +204,7 @@ TEST(ImgprocThreshold, SixteenBitComparesInEightBitUnits) {
 
 TEST(ImgprocThreshold, OtsuSplitsTwoLevels) {
     const cv::Mat in = step_edge(50, 200);
-    StageResult r = ok("threshold", "{method: otsu, value: 250}", in); // value is ignored by otsu
+    StageResult r = run_stage_ok("threshold", "{method: otsu, value: 250}", in); // value is ignored by otsu
     ASSERT_EQ(r.image.type(), CV_8UC1);
     EXPECT_EQ(cv::countNonZero(r.image.colRange(0, 10)), 0);
     EXPECT_EQ(cv::countNonZero(r.image.colRange(10, 20)), 100);
@@ -236,7 +220,7 @@ TEST(ImgprocThreshold, AdaptiveFindsALocalDarkSpot) {
     for (int x = 0; x < 200; ++x) in.col(x).setTo(cv::Scalar(x));
     in(cv::Rect(150, 18, 3, 3)).setTo(cv::Scalar(100));
     for (const char *method : {"adaptive_mean", "adaptive_gaussian"}) {
-        StageResult r = ok("threshold", std::string("{method: ") + method + ", block_size: 15, c: 5}", in);
+        StageResult r = run_stage_ok("threshold", std::string("{method: ") + method + ", block_size: 15, c: 5}", in);
         ASSERT_EQ(r.image.type(), CV_8UC1);
         EXPECT_EQ(r.image.at<uint8_t>(19, 151), 0) << method;
         EXPECT_EQ(r.image.at<uint8_t>(5, 50), 255) << method;
@@ -245,9 +229,9 @@ TEST(ImgprocThreshold, AdaptiveFindsALocalDarkSpot) {
 }
 
 TEST(ImgprocThreshold, ValidatesParameters) {
-    const std::string choice = config_error("threshold", "{method: otsuu}", "method");
+    const std::string choice = expect_config_error("threshold", "{method: otsuu}", "method");
     EXPECT_NE(choice.find("did you mean \"otsu\""), std::string::npos) << choice;
-    config_error("threshold", "{block_size: 4}", "block_size");
-    config_error("threshold", "{value: 256}", "value");
-    config_error("threshold", "{max_value: [1, 2]}", "max_value");
+    expect_config_error("threshold", "{block_size: 4}", "block_size");
+    expect_config_error("threshold", "{value: 256}", "value");
+    expect_config_error("threshold", "{max_value: [1, 2]}", "max_value");
 }

@@ -12,26 +12,10 @@
 using batchproc::ConfigError;
 using batchproc::test::run_stage;
 using batchproc::test::StageResult;
+using batchproc::test::run_stage_ok;
+using batchproc::test::expect_config_error;
 
 namespace {
-
-StageResult ok(const std::string &stage, const std::string &params, const cv::Mat &input) {
-    StageResult r = run_stage(stage, params, input);
-    EXPECT_EQ(r.error, "") << stage << " " << params;
-    return r;
-}
-
-std::string config_error(const std::string &stage, const std::string &params, const std::string &param) {
-    try {
-        run_stage(stage, params, cv::Mat(8, 8, CV_8UC3, cv::Scalar::all(0)));
-    } catch (const ConfigError &e) {
-        EXPECT_NE((e.key() + " " + e.message()).find(param), std::string::npos)
-            << "error does not name " << param << ": " << e.what();
-        return e.message();
-    }
-    ADD_FAILURE() << stage << " " << params << " was accepted";
-    return "";
-}
 
 double stddev(const cv::Mat &m) {
     cv::Scalar mean, dev;
@@ -79,7 +63,7 @@ TEST(ImgprocGrayscale, PureColoursGiveTheirLuma) {
     in.at<cv::Vec3b>(0, 2) = {0, 0, 255};
     in.at<cv::Vec3b>(0, 3) = {255, 255, 255};
     in.at<cv::Vec3b>(0, 4) = {0, 0, 0};
-    StageResult r = ok("grayscale", "", in);
+    StageResult r = run_stage_ok("grayscale", "", in);
     ASSERT_EQ(r.image.type(), CV_8UC1);
     EXPECT_EQ(r.image.at<uint8_t>(0, 0), 29);  // 0.114 * 255
     EXPECT_EQ(r.image.at<uint8_t>(0, 1), 150); // 0.587 * 255
@@ -90,20 +74,20 @@ TEST(ImgprocGrayscale, PureColoursGiveTheirLuma) {
 
 TEST(ImgprocGrayscale, AlphaIsDroppedUnlessKept) {
     const cv::Mat in(4, 4, CV_8UC4, cv::Scalar(0, 0, 255, 90));
-    StageResult r = ok("grayscale", "", in);
+    StageResult r = run_stage_ok("grayscale", "", in);
     ASSERT_EQ(r.image.type(), CV_8UC1);
     EXPECT_EQ(r.image.at<uint8_t>(0, 0), 76);
-    r = ok("grayscale", "{keep_alpha: true}", in);
+    r = run_stage_ok("grayscale", "{keep_alpha: true}", in);
     ASSERT_EQ(r.image.type(), CV_8UC4);
     EXPECT_EQ(r.image.at<cv::Vec4b>(3, 3), cv::Vec4b(76, 76, 76, 90));
 }
 
 TEST(ImgprocGrayscale, SixteenBitAndAlreadyGray) {
-    StageResult r = ok("grayscale", "", cv::Mat(3, 3, CV_16UC3, cv::Scalar::all(65535)));
+    StageResult r = run_stage_ok("grayscale", "", cv::Mat(3, 3, CV_16UC3, cv::Scalar::all(65535)));
     ASSERT_EQ(r.image.type(), CV_16UC1);
     EXPECT_EQ(r.image.at<uint16_t>(1, 1), 65535);
     const cv::Mat gray(3, 3, CV_8UC1, cv::Scalar(42));
-    r = ok("grayscale", "", gray);
+    r = run_stage_ok("grayscale", "", gray);
     ASSERT_EQ(r.image.type(), CV_8UC1);
     EXPECT_EQ(cv::norm(r.image, gray, cv::NORM_INF), 0);
 }
@@ -112,7 +96,7 @@ TEST(ImgprocGrayscale, SixteenBitAndAlreadyGray) {
 
 TEST(ImgprocEqualize, SpreadsANarrowHistogram) {
     const cv::Mat in = narrow_ramp(100, 20, CV_8UC1);
-    StageResult r = ok("equalize", "", in);
+    StageResult r = run_stage_ok("equalize", "", in);
     ASSERT_EQ(r.image.type(), CV_8UC1);
     double lo = 0, hi = 0;
     cv::minMaxLoc(r.image, &lo, &hi);
@@ -126,7 +110,7 @@ TEST(ImgprocEqualize, ColourEqualizesLumaOnlyAndKeepsAlpha) {
     const cv::Mat gray = narrow_ramp(100, 20, CV_8UC1);
     cv::Mat in;
     cv::merge(std::vector<cv::Mat>{gray, gray, gray, cv::Mat(gray.size(), CV_8UC1, cv::Scalar(33))}, in);
-    StageResult r = ok("equalize", "", in);
+    StageResult r = run_stage_ok("equalize", "", in);
     ASSERT_EQ(r.image.type(), CV_8UC4);
     double lo = 0, hi = 0;
     cv::minMaxLoc(channel(r.image, 1), &lo, &hi);
@@ -139,7 +123,7 @@ TEST(ImgprocEqualize, ColourEqualizesLumaOnlyAndKeepsAlpha) {
 
 TEST(ImgprocEqualize, SixteenBitHistogram) {
     const cv::Mat in = narrow_ramp(30000, 100, CV_16UC1);
-    StageResult r = ok("equalize", "", in);
+    StageResult r = run_stage_ok("equalize", "", in);
     ASSERT_EQ(r.image.type(), CV_16UC1);
     double lo = 0, hi = 0;
     cv::minMaxLoc(r.image, &lo, &hi);
@@ -149,80 +133,80 @@ TEST(ImgprocEqualize, SixteenBitHistogram) {
 
 TEST(ImgprocEqualize, Clahe) {
     const cv::Mat in = narrow_ramp(100, 40, CV_8UC1);
-    StageResult r = ok("equalize", "{method: clahe, clip_limit: 40, tile: 2}", in);
+    StageResult r = run_stage_ok("equalize", "{method: clahe, clip_limit: 40, tile: 2}", in);
     EXPECT_GT(stddev(r.image), 3 * stddev(in));
     const cv::Mat deep = narrow_ramp(30000, 40, CV_16UC3);
-    r = ok("equalize", "{method: clahe}", deep);
+    r = run_stage_ok("equalize", "{method: clahe}", deep);
     EXPECT_EQ(r.image.type(), CV_16UC3);
 }
 
 TEST(ImgprocEqualize, ValidatesParameters) {
-    config_error("equalize", "{method: clache}", "method");
-    config_error("equalize", "{tile: 0}", "tile");
-    config_error("equalize", "{clip_limit: -1}", "clip_limit");
+    expect_config_error("equalize", "{method: clache}", "method");
+    expect_config_error("equalize", "{tile: 0}", "tile");
+    expect_config_error("equalize", "{clip_limit: -1}", "clip_limit");
 }
 
 // ---------------------------------------------------------------- brightness_contrast
 
 TEST(ImgprocBrightnessContrast, Arithmetic) {
     const cv::Mat in(2, 2, CV_8UC3, cv::Scalar(100, 250, 10));
-    StageResult r = ok("brightness_contrast", "{brightness: 20}", in);
+    StageResult r = run_stage_ok("brightness_contrast", "{brightness: 20}", in);
     EXPECT_EQ(r.image.at<cv::Vec3b>(0, 0), cv::Vec3b(120, 255, 30)); // 250 + 20 saturates
     // (100 - 127.5) * 1.5 + 127.5 + 10 = 96.25; (250 - 127.5) * 1.5 + 137.5 = 321 -> 255;
     // (10 - 127.5) * 1.5 + 137.5 = -38.75 -> 0.
-    r = ok("brightness_contrast", "{brightness: 10, contrast: 1.5}", in);
+    r = run_stage_ok("brightness_contrast", "{brightness: 10, contrast: 1.5}", in);
     EXPECT_EQ(r.image.at<cv::Vec3b>(1, 1), cv::Vec3b(96, 255, 0));
     // contrast 0 flattens everything to mid-gray.
-    r = ok("brightness_contrast", "{contrast: 0}", in);
+    r = run_stage_ok("brightness_contrast", "{contrast: 0}", in);
     EXPECT_EQ(r.image.at<cv::Vec3b>(0, 1), cv::Vec3b(128, 128, 128));
 }
 
 TEST(ImgprocBrightnessContrast, SixteenBitScalesBrightnessAndKeepsAlpha) {
     const cv::Mat in(2, 2, CV_16UC4, cv::Scalar(100 * 257, 0, 65535, 1234));
-    StageResult r = ok("brightness_contrast", "{brightness: 20}", in);
+    StageResult r = run_stage_ok("brightness_contrast", "{brightness: 20}", in);
     ASSERT_EQ(r.image.type(), CV_16UC4);
     EXPECT_EQ(r.image.at<cv::Vec4w>(0, 0), cv::Vec4w(120 * 257, 20 * 257, 65535, 1234));
 }
 
 TEST(ImgprocBrightnessContrast, ValidatesParameters) {
-    config_error("brightness_contrast", "{brightness: 300}", "brightness");
-    config_error("brightness_contrast", "{contrast: -1}", "contrast");
-    config_error("brightness_contrast", "{contrast: high}", "contrast");
+    expect_config_error("brightness_contrast", "{brightness: 300}", "brightness");
+    expect_config_error("brightness_contrast", "{contrast: -1}", "contrast");
+    expect_config_error("brightness_contrast", "{contrast: high}", "contrast");
 }
 
 // ---------------------------------------------------------------- gamma
 
 TEST(ImgprocGamma, KnownValues) {
     const cv::Mat in = (cv::Mat_<uint8_t>(1, 3) << 0, 64, 255);
-    StageResult r = ok("gamma", "{gamma: 2}", in);
+    StageResult r = run_stage_ok("gamma", "{gamma: 2}", in);
     // 255 * (64 / 255)^(1/2) = 127.75
     EXPECT_EQ(r.image.at<uint8_t>(0, 0), 0);
     EXPECT_EQ(r.image.at<uint8_t>(0, 1), 128);
     EXPECT_EQ(r.image.at<uint8_t>(0, 2), 255);
     // 255 * (64 / 255)^2 = 16.06
-    r = ok("gamma", "{gamma: 0.5}", in);
+    r = run_stage_ok("gamma", "{gamma: 0.5}", in);
     EXPECT_EQ(r.image.at<uint8_t>(0, 1), 16);
 }
 
 TEST(ImgprocGamma, SixteenBitAndAlpha) {
     const cv::Mat in(2, 2, CV_16UC4, cv::Scalar(16384, 0, 65535, 16384));
-    StageResult r = ok("gamma", "{gamma: 2}", in);
+    StageResult r = run_stage_ok("gamma", "{gamma: 2}", in);
     ASSERT_EQ(r.image.type(), CV_16UC4);
     // 65535 * sqrt(16384 / 65535) = 32767.75; alpha is not a tone and stays.
     EXPECT_EQ(r.image.at<cv::Vec4w>(1, 1), cv::Vec4w(32768, 0, 65535, 16384));
 }
 
 TEST(ImgprocGamma, ValidatesParameters) {
-    config_error("gamma", "", "gamma");
-    config_error("gamma", "{gamma: 0}", "gamma");
-    config_error("gamma", "{gamma: two}", "gamma");
+    expect_config_error("gamma", "", "gamma");
+    expect_config_error("gamma", "{gamma: 0}", "gamma");
+    expect_config_error("gamma", "{gamma: two}", "gamma");
 }
 
 // ---------------------------------------------------------------- watermark
 
 TEST(ImgprocWatermark, ChangesPixelsOnlyNearItsPosition) {
     const cv::Mat in(100, 200, CV_8UC3, cv::Scalar::all(0));
-    StageResult r = ok("watermark", "{text: Hi, position: top_left, opacity: 1}", in);
+    StageResult r = run_stage_ok("watermark", "{text: Hi, position: top_left, opacity: 1}", in);
     cv::Rect area = changed_area(in, r.image);
     ASSERT_FALSE(area.empty());
     EXPECT_LE(area.x + area.width, 80);
@@ -233,14 +217,14 @@ TEST(ImgprocWatermark, ChangesPixelsOnlyNearItsPosition) {
     cv::minMaxLoc(r.image.reshape(1), nullptr, &hi);
     EXPECT_EQ(hi, 255); // opaque white at the core of the strokes
 
-    r = ok("watermark", "{text: Hi, position: bottom_right, margin: 4}", in);
+    r = run_stage_ok("watermark", "{text: Hi, position: bottom_right, margin: 4}", in);
     area = changed_area(in, r.image);
     ASSERT_FALSE(area.empty());
     EXPECT_GE(area.x, 120);
     EXPECT_GE(area.y, 50);
     EXPECT_LE(area.x + area.width, 200);
 
-    r = ok("watermark", "{text: Hi, position: center}", in);
+    r = run_stage_ok("watermark", "{text: Hi, position: center}", in);
     area = changed_area(in, r.image);
     ASSERT_FALSE(area.empty());
     EXPECT_TRUE(area.contains(cv::Point(100, 50)));
@@ -250,7 +234,7 @@ TEST(ImgprocWatermark, ChangesPixelsOnlyNearItsPosition) {
 
 TEST(ImgprocWatermark, OpacityAndColour) {
     const cv::Mat in(60, 120, CV_8UC3, cv::Scalar::all(0));
-    StageResult r = ok("watermark", "{text: A, opacity: 0.5, color: \"#ff0000\"}", in);
+    StageResult r = run_stage_ok("watermark", "{text: A, opacity: 0.5, color: \"#ff0000\"}", in);
     const cv::Mat red = channel(r.image, 2);
     double hi = 0;
     cv::minMaxLoc(red, nullptr, &hi);
@@ -261,7 +245,7 @@ TEST(ImgprocWatermark, OpacityAndColour) {
 
 TEST(ImgprocWatermark, TextOnTransparentImageBecomesOpaque) {
     const cv::Mat in(60, 120, CV_16UC4, cv::Scalar::all(0));
-    StageResult r = ok("watermark", "{text: OK, opacity: 1, position: top_left}", in);
+    StageResult r = run_stage_ok("watermark", "{text: OK, opacity: 1, position: top_left}", in);
     ASSERT_EQ(r.image.type(), CV_16UC4);
     double hi = 0;
     cv::minMaxLoc(channel(r.image, 3), nullptr, &hi);
@@ -270,17 +254,17 @@ TEST(ImgprocWatermark, TextOnTransparentImageBecomesOpaque) {
 }
 
 TEST(ImgprocWatermark, TextLargerThanTheImageWarns) {
-    StageResult r = ok("watermark", "{text: \"far too long\", scale: 3}", cv::Mat(20, 30, CV_8UC1, cv::Scalar(0)));
+    StageResult r = run_stage_ok("watermark", "{text: \"far too long\", scale: 3}", cv::Mat(20, 30, CV_8UC1, cv::Scalar(0)));
     ASSERT_EQ(r.warnings.size(), 1u);
     EXPECT_NE(r.warnings[0].find("does not fit"), std::string::npos) << r.warnings[0];
 }
 
 TEST(ImgprocWatermark, ValidatesParameters) {
-    config_error("watermark", "", "text");
-    config_error("watermark", "{text: \"\"}", "text");
-    config_error("watermark", "{text: \"caf\xc3\xa9\"}", "text");
-    config_error("watermark", "{text: x, color: \"#gg0000\"}", "color");
-    config_error("watermark", "{text: x, opacity: 2}", "opacity");
-    config_error("watermark", "{text: x, position: middle}", "position");
-    config_error("watermark", "{text: x, thickness: 0}", "thickness");
+    expect_config_error("watermark", "", "text");
+    expect_config_error("watermark", "{text: \"\"}", "text");
+    expect_config_error("watermark", "{text: \"caf\xc3\xa9\"}", "text");
+    expect_config_error("watermark", "{text: x, color: \"#gg0000\"}", "color");
+    expect_config_error("watermark", "{text: x, opacity: 2}", "opacity");
+    expect_config_error("watermark", "{text: x, position: middle}", "position");
+    expect_config_error("watermark", "{text: x, thickness: 0}", "thickness");
 }
