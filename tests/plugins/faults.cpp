@@ -14,6 +14,11 @@
 //              stage creates it first: the job faults on its first attempt only.
 //              "{index}" in it is replaced by the job's index.
 //   ignore_sigterm  for `hang`: ignore SIGTERM first, so that only SIGKILL stops it
+//   create_mb  allocates (and touches) this many MiB when the stage is created, and keeps
+//              them: a stage that loads a big model; under a small pool.max_memory its
+//              creation fails in the worker although it succeeded in the coordinator
+//   fail_create_if_exists  the stage's creation fails while this file exists: workers
+//              started after it appeared die before running any job
 //   pid_dir    if set, the stage writes the pid of its process to <pid_dir>/<index>.pid
 //              (atomically, before the action), so tests can find and signal the worker
 //              running a given job.
@@ -157,10 +162,21 @@ public:
     batchproc::StringParam once_file{this, "once_file", "",
                                      "fault only while this file does not exist; it is created first"};
     batchproc::BoolParam ignore_sigterm{this, "ignore_sigterm", false, "action hang ignores SIGTERM (only SIGKILL ends it)"};
+    batchproc::IntParam create_mb{this, "create_mb", 0, "MiB allocated and kept when the stage is created", {0, 1 << 16}};
+    batchproc::StringParam fail_create_if_exists{this, "fail_create_if_exists", "",
+                                                 "creating the stage fails while this file exists"};
     batchproc::StringParam pid_dir{this, "pid_dir", "", "write <pid_dir>/<index>.pid before the action"};
 
     void validate() override {
         if (on_index.value() != "-1") check_index_list(on_index.value());
+        if (!fail_create_if_exists.value().empty() && ::access(fail_create_if_exists.value().c_str(), F_OK) == 0)
+            throw std::runtime_error("fault: cannot be created while " + fail_create_if_exists.value() + " exists");
+        if (create_mb.value() > 0) {
+            const size_t bytes = static_cast<size_t>(create_mb.value()) << 20;
+            model_.reset(new char[bytes]); // std::bad_alloc under RLIMIT_AS: the creation fails
+            for (size_t i = 0; i < bytes; i += 4096) model_[i] = 1;
+            compiler_barrier();
+        }
     }
 
     void process(batchproc::Job &job) override {
@@ -189,6 +205,9 @@ public:
         if (a == "sleep") std::this_thread::sleep_for(std::chrono::milliseconds(ms.value()));
         if (a == "throw") throw std::runtime_error("injected failure (fault action throw) on job " + std::to_string(index));
     }
+
+private:
+    std::unique_ptr<char[]> model_;
 };
 
 class Mark : public batchproc::Stage {

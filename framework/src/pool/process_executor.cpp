@@ -93,6 +93,7 @@ public:
     }
 
     void run();
+    void kill_workers();
     nlohmann::ordered_json details() const;
 
 private:
@@ -358,12 +359,13 @@ void ProcessExecutor::Coordinator::handle_exit(size_t worker_index) {
         release_slot(slot);
     }
     for (auto it = unstarted.rbegin(); it != unstarted.rend(); ++it) pending_.push_front(*it);
+    // Reaped: it leaves the list before anything is thrown (kill_workers() must not see it).
+    workers_.erase(workers_.begin() + static_cast<std::ptrdiff_t>(worker_index));
     if (!started_any && abnormal) {
         if (++fruitless_starts_ >= kMaxFruitlessStarts)
             throw std::runtime_error("workers keep dying before running any job (last one " +
                                      describe_wait_status(status) + "); see the messages above");
     }
-    workers_.erase(workers_.begin() + static_cast<std::ptrdiff_t>(worker_index));
 }
 
 void ProcessExecutor::Coordinator::check_timeouts() {
@@ -450,6 +452,21 @@ void ProcessExecutor::Coordinator::run() {
     }
 }
 
+void ProcessExecutor::Coordinator::kill_workers() {
+    // After an internal error: no worker may outlive the run, nor keep it from ending (a
+    // forkserver waits for its workers before it exits, and ~ForkServer waits for it).
+    for (auto &wp : workers_) {
+        ::kill(wp->pid, SIGKILL);
+        if (self_.pool_.start_method != StartMethod::forkserver) { // else the server reaps it
+            int status = 0;
+            while (waitpid(wp->pid, &status, 0) < 0 && errno == EINTR) {
+            }
+        }
+        unregister_child_pid(wp->pid);
+    }
+    workers_.clear();
+}
+
 nlohmann::ordered_json ProcessExecutor::Coordinator::details() const {
     nlohmann::ordered_json d;
     d["workers_started"] = workers_started_;
@@ -475,8 +492,13 @@ void ProcessExecutor::execute(ExecutionContext &ctx) {
     if (ctx.jobs.empty()) return;
     ::signal(SIGPIPE, SIG_IGN);
     Coordinator coordinator(*this, ctx);
-    coordinator.start_workers();
-    coordinator.run();
+    try {
+        coordinator.start_workers();
+        coordinator.run();
+    } catch (...) {
+        coordinator.kill_workers();
+        throw;
+    }
     details_ = coordinator.details();
     const PoolCounters c = buffer_.counters();
     details_["lock_repairs"] = buffer_.lock_repairs();

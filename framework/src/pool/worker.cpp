@@ -19,7 +19,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <exception>
 #include <memory>
+#include <string>
 
 namespace batchproc {
 
@@ -82,7 +84,9 @@ void prepare_worker_process(pid_t parent, int job_fd, int result_fd, int buffer_
     syscall(SYS_close_range, first_to_close, ~0U, 0);
 }
 
-int run_worker(const RunSpec &spec, const PipelinePlan &plan, ResultBuffer &buffer) {
+namespace {
+
+int worker_loop(const RunSpec &spec, const PipelinePlan &plan, ResultBuffer &buffer) {
     signal(SIGPIPE, SIG_IGN);
     const int threads = std::max(1, spec.pool.threads_per_worker);
     cv::setNumThreads(threads);
@@ -142,6 +146,34 @@ int run_worker(const RunSpec &spec, const PipelinePlan &plan, ResultBuffer &buff
         if (recycle) return 0;
     }
     return 0;
+}
+
+} // namespace
+
+int run_worker(const RunSpec &spec, const PipelinePlan &plan, ResultBuffer &buffer) {
+    // No exception may leave a worker: under fork and forkserver it would unwind through
+    // the frames of the coordinator (or of the forkserver) that this process is a copy of,
+    // and run their code here (a second "coordinator" that can hang joining threads that
+    // do not exist in this process). The worker reports the cause and exits with code 3;
+    // the coordinator sees a worker that died.
+    // Fixed buffers: memory may be exhausted here (pool.max_memory).
+    char what[512] = "unknown exception";
+    try {
+        return worker_loop(spec, plan, buffer);
+    } catch (const std::exception &e) {
+        std::snprintf(what, sizeof what, "%s", e.what());
+    } catch (...) {
+    }
+    char hint[160] = "";
+    try {
+        if (spec.pool.max_memory > 0 && looks_like_out_of_memory(what))
+            std::snprintf(hint, sizeof hint, " (the worker is limited by pool.max_memory to %s above its start-up size)",
+                          format_bytes(spec.pool.max_memory).c_str());
+    } catch (...) {
+    }
+    std::fprintf(stderr, "batchproc worker %ld: %s%s\n", static_cast<long>(getpid()), what, hint);
+    std::fflush(stderr);
+    return 3;
 }
 
 } // namespace batchproc
