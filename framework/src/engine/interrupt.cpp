@@ -3,6 +3,7 @@
 #include "io/atomic_file.hpp"
 
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <array>
@@ -20,11 +21,19 @@ struct sigaction g_old_int {}, g_old_term {};
 void on_signal(int sig) {
     g_last_signal.store(sig);
     if (g_stop.fetch_add(1) >= 1) {
+        // Stop at once. Workers get SIGTERM first, which makes them remove the output they
+        // are writing; whatever is left a moment later is killed.
+        remove_temp_files_in_progress();
+        for (auto &child : g_children) {
+            const pid_t pid = child.load();
+            if (pid > 0) ::kill(pid, SIGTERM);
+        }
+        const timespec pause{0, 200'000'000};
+        nanosleep(&pause, nullptr);
         for (auto &child : g_children) {
             const pid_t pid = child.load();
             if (pid > 0) ::kill(pid, SIGKILL);
         }
-        remove_temp_files_in_progress();
         _exit(130);
     }
 }

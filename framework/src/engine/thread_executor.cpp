@@ -3,9 +3,11 @@
 #include "engine/job_runner.hpp"
 
 #include <tbb/enumerable_thread_specific.h>
+#include <tbb/global_control.h>
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
+#include <algorithm>
 #include <memory>
 #include <mutex>
 
@@ -14,6 +16,11 @@ namespace batchproc {
 void ThreadExecutor::execute(ExecutionContext &ctx) {
     tbb::enumerable_thread_specific<std::unique_ptr<JobRunner>> runners;
     std::mutex finished_mutex;
+    // oneTBB caps every arena at the machine's concurrency unless told otherwise: raise the
+    // cap when the user asked for more workers than cores (the budget warned about it).
+    tbb::global_control allow(tbb::global_control::max_allowed_parallelism,
+                              std::max<size_t>(static_cast<size_t>(workers_),
+                                               static_cast<size_t>(tbb::this_task_arena::max_concurrency())));
     tbb::task_arena arena(workers_);
     arena.execute([&] {
         // Grain 1 and a simple partitioner: jobs vary in cost, and each is large next to

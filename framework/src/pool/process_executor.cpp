@@ -74,8 +74,6 @@ struct ProcessExecutor::Worker {
 
 ProcessExecutor::ProcessExecutor(const PoolSpec &pool, int workers) : pool_(pool), workers_(std::max(1, workers)) {}
 
-ProcessExecutor::~ProcessExecutor() = default;
-
 nlohmann::ordered_json ProcessExecutor::details() const { return details_; }
 
 class ProcessExecutor::Coordinator {
@@ -316,9 +314,19 @@ void ProcessExecutor::Coordinator::handle_exit(size_t worker_index) {
             attempts_[static_cast<size_t>(job)] = attempts;
             const bool timed_out = slot == w.timed_out_slot;
             if (stopping_) {
-                // Killed at the end of the stop grace period: reported as skipped.
-                buffer_.update([](PoolCounters &c) { --c.in_flight; });
-                unstarted.push_back(job);
+                // Killed at the end of the stop grace period.
+                JobRecord r;
+                r.status = JobStatus::skipped;
+                r.attempts = attempts;
+                r.worker_pid = w.pid;
+                r.ms = double(now_ns() - s.start_ns) / 1e6;
+                r.error = "interrupted: the job was still running when the stop grace period (" +
+                          format_seconds(double(kStopGraceNs) / 1e9) + " s) ended, and its worker was stopped";
+                buffer_.update([](PoolCounters &c) {
+                    --c.in_flight;
+                    ++c.skipped;
+                });
+                finish_job(job, std::move(r));
             } else if (attempts <= ctx_.spec.pool.retries) {
                 buffer_.update([](PoolCounters &c) {
                     --c.in_flight;
@@ -364,7 +372,7 @@ void ProcessExecutor::Coordinator::handle_exit(size_t worker_index) {
     if (!started_any && abnormal) {
         if (++fruitless_starts_ >= kMaxFruitlessStarts)
             throw std::runtime_error("workers keep dying before running any job (last one " +
-                                     describe_wait_status(status) + "); see the messages above");
+                                     describe_wait_status(status) + "); see the workers' messages above, if any");
     }
 }
 
@@ -486,14 +494,26 @@ void ProcessExecutor::prepare(ExecutionContext &ctx) {
         fork_server_ = std::make_unique<ForkServer>(
             [spec, plan, buffer](int, int) { return run_worker(*spec, *plan, *buffer); });
     }
+    if (ctx.jobs.empty()) return;
+    ::signal(SIGPIPE, SIG_IGN);
+    // The first workers start here, before the coordinator has a thread of its own (the
+    // progress line): with the fork start method they are forked from a single thread.
+    coordinator_ = std::make_unique<Coordinator>(*this, ctx);
+    try {
+        coordinator_->start_workers();
+    } catch (...) {
+        coordinator_->kill_workers();
+        throw;
+    }
 }
+
+ProcessExecutor::~ProcessExecutor() = default;
 
 void ProcessExecutor::execute(ExecutionContext &ctx) {
     if (ctx.jobs.empty()) return;
-    ::signal(SIGPIPE, SIG_IGN);
-    Coordinator coordinator(*this, ctx);
+    if (!coordinator_) prepare(ctx);
+    Coordinator &coordinator = *coordinator_;
     try {
-        coordinator.start_workers();
         coordinator.run();
     } catch (...) {
         coordinator.kill_workers();

@@ -29,6 +29,7 @@ private:
     int workers_;
     ResultBuffer buffer_;
     std::unique_ptr<ForkServer> fork_server_;
+    std::unique_ptr<Coordinator> coordinator_; // made in prepare(), run in execute()
     nlohmann::ordered_json details_;
 };
 

@@ -2,6 +2,7 @@
 
 #include "engine/interrupt.hpp"
 #include "engine/job_runner.hpp"
+#include "io/atomic_file.hpp"
 #include "pool/job_channel.hpp"
 
 #include <fcntl.h>
@@ -86,8 +87,17 @@ void prepare_worker_process(pid_t parent, int job_fd, int result_fd, int buffer_
 
 namespace {
 
+// SIGTERM (a timeout, or the coordinator's emergency stop): remove the output being
+// written, then die of the signal as before, so the coordinator sees what happened.
+void on_sigterm(int sig) {
+    remove_temp_files_in_progress();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
 int worker_loop(const RunSpec &spec, const PipelinePlan &plan, ResultBuffer &buffer) {
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGTERM, &on_sigterm);
     const int threads = std::max(1, spec.pool.threads_per_worker);
     cv::setNumThreads(threads);
     tbb::global_control tbb_threads(tbb::global_control::max_allowed_parallelism, static_cast<size_t>(threads));
