@@ -3,6 +3,7 @@
 
 #include "config/spec.hpp"
 #include "engine/job_record.hpp"
+#include "engine/progress.hpp"
 #include "engine/run_counters.hpp"
 #include "inputs/job_plan.hpp"
 #include "plugin_host/pipeline.hpp"
@@ -35,6 +36,11 @@ public:
     // Called before the coordinator starts any thread of its own (progress): where a
     // forkserver or forked workers must be started.
     virtual void prepare(ExecutionContext &) {}
+    // Counts for the progress line, from wherever the executor keeps them live (the process
+    // pool: its shared counters). Called from the progress thread.
+    virtual ProgressCounts progress(const ExecutionContext &ctx) const {
+        return {ctx.counters.done.load(), ctx.counters.total.load(), ctx.counters.failed.load()};
+    }
     // Executor-specific figures for the report's summary (null when none).
     virtual nlohmann::ordered_json details() const { return nullptr; }
     // Worker count actually used (after `auto`).

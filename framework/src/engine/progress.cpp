@@ -31,8 +31,8 @@ std::string ProgressReporter::format_line(uint64_t done, uint64_t total, uint64_
     return buf;
 }
 
-ProgressReporter::ProgressReporter(const RunCounters &counters, bool enabled, bool terminal)
-    : counters_(counters), terminal_(terminal) {
+ProgressReporter::ProgressReporter(Source source, bool enabled, bool terminal)
+    : source_(std::move(source)), terminal_(terminal) {
     if (enabled) thread_ = std::thread([this] { loop(); });
 }
 
@@ -53,7 +53,8 @@ void ProgressReporter::loop() {
     std::unique_lock<std::mutex> lock(mutex_);
     while (!wake_.wait_for(lock, period, [this] { return stop_.load(); })) {
         const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        const std::string line = format_line(counters_.done.load(), counters_.total.load(), counters_.failed.load(), elapsed);
+        const ProgressCounts c = source_();
+        const std::string line = format_line(c.done, c.total, c.failed, elapsed);
         if (terminal_) {
             std::fprintf(stderr, "\r\033[K%s", line.c_str());
             std::fflush(stderr);

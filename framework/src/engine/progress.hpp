@@ -3,20 +3,29 @@
 // seconds. It runs in its own thread of the coordinator and never touches the workers.
 #pragma once
 
-#include "engine/run_counters.hpp"
 
 #include <atomic>
+#include <cstdint>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
 
 namespace batchproc {
 
+// What the progress line shows, read a few times a second.
+struct ProgressCounts {
+    uint64_t done = 0;
+    uint64_t total = 0;
+    uint64_t failed = 0;
+};
+
 class ProgressReporter {
 public:
+    using Source = std::function<ProgressCounts()>;
     // enabled = false: prints nothing. terminal: redraw one line on stderr.
-    ProgressReporter(const RunCounters &counters, bool enabled, bool terminal);
+    ProgressReporter(Source source, bool enabled, bool terminal);
     ~ProgressReporter(); // stops the thread and clears the line
     ProgressReporter(const ProgressReporter &) = delete;
     ProgressReporter &operator=(const ProgressReporter &) = delete;
@@ -27,7 +36,7 @@ public:
 private:
     void loop();
 
-    const RunCounters &counters_;
+    Source source_;
     bool terminal_;
     std::atomic<bool> stop_{false};
     std::mutex mutex_;

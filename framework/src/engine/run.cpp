@@ -87,7 +87,7 @@ RunResult execute_run(PreparedRun &run, const RunOptions &options) {
     const auto start = std::chrono::steady_clock::now();
     executor->prepare(ctx);
     {
-        ProgressReporter progress(counters, options.progress, options.terminal);
+        ProgressReporter progress([&] { return executor->progress(ctx); }, options.progress, options.terminal);
         executor->execute(ctx);
     }
     const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -509,6 +509,13 @@ void ProcessExecutor::prepare(ExecutionContext &ctx) {
 
 ProcessExecutor::~ProcessExecutor() = default;
 
+ProgressCounts ProcessExecutor::progress(const ExecutionContext &ctx) const {
+    // The counters the workers update themselves, under the robust lock: the line moves as
+    // jobs finish, even before the coordinator has read their answers.
+    const PoolCounters c = buffer_.counters();
+    return {c.done + c.skipped, ctx.jobs.size(), c.failed + c.timeout + c.crashed};
+}
+
 void ProcessExecutor::execute(ExecutionContext &ctx) {
     if (ctx.jobs.empty()) return;
     if (!coordinator_) prepare(ctx);

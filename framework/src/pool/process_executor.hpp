@@ -20,6 +20,7 @@ public:
     void execute(ExecutionContext &ctx) override;
     int workers() const override { return workers_; }
     nlohmann::ordered_json details() const override;
+    ProgressCounts progress(const ExecutionContext &ctx) const override; // from the shared counters
 
 private:
     struct Worker;

@@ -73,7 +73,7 @@ ResultSlot &ResultBuffer::slot(uint32_t i) const {
 void ResultBuffer::request_stop() { header().stop.store(1); }
 bool ResultBuffer::stop_requested() const { return header().stop.load() != 0; }
 
-bool ResultBuffer::lock() {
+bool ResultBuffer::lock() const {
     Header &h = header();
     const int rc = pthread_mutex_lock(&h.lock);
     if (rc == 0) return true;
@@ -91,7 +91,7 @@ bool ResultBuffer::lock() {
     return false;
 }
 
-void ResultBuffer::unlock() { pthread_mutex_unlock(&header().lock); }
+void ResultBuffer::unlock() const { pthread_mutex_unlock(&header().lock); }
 
 PoolCounters ResultBuffer::counters_snapshot_locked() const { return header().counters; }
 
@@ -106,7 +106,7 @@ void ResultBuffer::commit_locked(const PoolCounters &next) {
     h.redo_active = 0;
 }
 
-PoolCounters ResultBuffer::counters() {
+PoolCounters ResultBuffer::counters() const {
     PoolCounters c;
     if (lock()) {
         c = header().counters;

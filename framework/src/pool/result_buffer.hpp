@@ -79,7 +79,7 @@ public:
         unlock();
         return true;
     }
-    PoolCounters counters();  // a consistent copy
+    PoolCounters counters() const; // a consistent copy
     uint64_t lock_repairs() const;
 
     // Test hook: take the lock, start an update and die holding it (SIGKILL to self).
@@ -92,8 +92,9 @@ public:
 private:
     struct Header;
     Header &header() const;
-    bool lock();
-    void unlock();
+    // The mutex lives in shared memory: locking does not change this object.
+    bool lock() const;
+    void unlock() const;
     PoolCounters counters_snapshot_locked() const;
     void commit_locked(const PoolCounters &next);
 
