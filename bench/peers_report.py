@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""Turns the raw files bench/compare_peers.sh leaves in WORK_DIR into its tables and verdicts."""
+
+import argparse
+import json
+import os
+import re
+import sys
+
+TIME_TARGET = 0.9                       # batchproc time <= 0.9 x the fastest peer's
+DECODED_LARGE = 4896 * 3264 * 3         # bytes of one decoded large image (BGR, 8 bit)
+MEMORY_TARGET = 2 * DECODED_LARGE       # per worker, large corpus
+
+NOTES = {
+    "batchproc": "processes, forkserver; decode as configured by default",
+    "batchproc-noshrink": "input.shrink_on_load: false",
+    "py-cv2": "ProcessPoolExecutor + cv2; full decode",
+    "vipsthumbnail": "NO blur; shrink-on-load; -X: 2 processes for all files",
+    "vips-thumbnail-blur": "shrink-on-load; vipsthumbnail to .v, then 1 vips gaussblur process per file",
+    "imagemagick": "full decode, 16-bit (Q16), one convert per file",
+    "cv-tbb": "OpenCV + oneTBB, 2 threads, 1 process; full decode",
+    "cv-tbb-reduced": "same with IMREAD_REDUCED_COLOR_2/4/8 (shrink-on-load)",
+}
+PARTIAL_WORK = {"vipsthumbnail"}  # does not do the whole workload (no blur)
+
+
+def mb(kb):
+    return f"{kb * 1024 / 1e6:.0f}" if kb is not None else "-"
+
+
+def gnu_time(path):
+    out = {}
+    try:
+        with open(path) as f:
+            for line in f:
+                m = re.match(r"\s*Maximum resident set size \(kbytes\): (\d+)", line)
+                if m:
+                    out["maxrss_kb"] = int(m.group(1))
+                m = re.match(r"\s*Exit status: (\d+)", line)
+                if m:
+                    out["exit"] = int(m.group(1))
+    except OSError:
+        pass
+    return out
+
+
+def load_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def outputs(work):
+    rows = {}
+    try:
+        with open(os.path.join(work, "results", "outputs.txt")) as f:
+            for line in f:
+                p = line.split()
+                if len(p) == 4:
+                    rows[(p[0], p[1])] = (int(p[2]), p[3])
+    except OSError:
+        pass
+    return rows
+
+
+def corpus_size(work, corpus):
+    try:
+        with open(os.path.join(work, "run", f"{corpus}.list")) as f:
+            return sum(1 for line in f if line.strip())
+    except OSError:
+        return 0
+
+
+def report(work, corpus, outs):
+    res = load_json(os.path.join(work, "results", f"{corpus}.json"))
+    if not res:
+        print(f"(no timing results for the {corpus} corpus)")
+        return
+    n = corpus_size(work, corpus)
+    results = {r["command"]: r for r in res["results"]}
+    base = results.get("batchproc")
+    print(f"## {corpus} corpus: {n} JPEGs; median of {len(next(iter(results.values()))['times'])} runs")
+    print()
+    print(f"{'runner':<20} {'median s':>8} {'min s':>6} {'max s':>6} {'files/s':>7} {'x batchproc':>11}"
+          f" {'tree PSS MB':>11} {'tree RSS MB':>11} {'largest MB':>10} {'outputs':>9}  notes")
+    for name, r in results.items():
+        ratio = f"{r['median'] / base['median']:.2f}" if base else "-"
+        mem = load_json(os.path.join(work, "mem", f"{name}-{corpus}.json")) or {}
+        gt = gnu_time(os.path.join(work, "mem", f"{name}-{corpus}.time"))
+        count, dims = outs.get((name, corpus), (None, "-"))
+        out_txt = f"{count if count is not None else '-'} {dims}"
+        bad = count is not None and count != n
+        print(f"{name:<20} {r['median']:>8.2f} {r['min']:>6.2f} {r['max']:>6.2f} {n / r['median']:>7.1f} {ratio:>11}"
+              f" {mb(mem.get('peak_pss_sum_kb')):>11} {mb(mem.get('peak_rss_sum_kb')):>11}"
+              f" {mb(gt.get('maxrss_kb')):>10} {out_txt:>9}{' !' if bad else ''}  {NOTES.get(name, '')}")
+    print()
+    print("x batchproc = runner's median time / batchproc's (above 1: slower than batchproc).")
+    print("tree PSS/RSS = peak of the sum over the whole process tree (bench/peak_rss.py, 50 ms samples);")
+    print("largest = GNU time's Maximum resident set size: the largest single process (MB = 10^6 bytes).")
+    if base:
+        peers = {k: v for k, v in results.items() if not k.startswith("batchproc")}
+        full = {k: v for k, v in peers.items() if k not in PARTIAL_WORK}
+        for label, group in (("the fastest peer doing the whole workload", full), ("the fastest peer of all", peers)):
+            if not group:
+                continue
+            fastest = min(group, key=lambda k: group[k]["median"])
+            share = base["median"] / group[fastest]["median"]
+            verdict = "MET" if share <= TIME_TARGET else "NOT MET"
+            print(f"target batchproc <= {TIME_TARGET}x {label} ({fastest}, {group[fastest]['median']:.2f} s): "
+                  f"batchproc {base['median']:.2f} s = {share:.2f}x -> {verdict}")
+        if "batchproc-noshrink" in results:
+            print(f"batchproc-noshrink / batchproc = {results['batchproc-noshrink']['median'] / base['median']:.2f}")
+    if corpus == "large":
+        mem = load_json(os.path.join(work, "mem", f"batchproc-{corpus}.json"))
+        if mem:
+            procs = mem.get("processes", [])
+            # The coordinator, the forkserver and the workers share one command line (forks);
+            # the workers are the ones that decode, so the largest peak is a worker's.
+            top = sorted(procs, key=lambda p: -p["hwm_kb"])
+            if top:
+                w = top[0]
+                verdict = "MET" if w["hwm_kb"] * 1024 <= MEMORY_TARGET else "NOT MET"
+                print(f"target per-worker peak <= 2 decoded images = {MEMORY_TARGET / 1e6:.1f} MB: largest batchproc "
+                      f"process (a worker) VmHWM {mb(w['hwm_kb'])} MB (PSS at most {mb(w['max_pss_kb'])} MB) -> {verdict}")
+                print("  batchproc processes by peak RSS (MB): "
+                      + ", ".join(f"pid {p['pid']} {mb(p['hwm_kb'])}" for p in top[:4]))
+    print()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--corpora", default="small large")
+    a = ap.parse_args()
+    outs = outputs(a.work)
+    print()
+    for corpus in a.corpora.split():
+        report(a.work, corpus, outs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
