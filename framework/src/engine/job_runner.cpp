@@ -47,7 +47,8 @@ std::vector<uint8_t> read_whole_file(const std::filesystem::path &path) {
 
 } // namespace
 
-JobRunner::JobRunner(const RunSpec &spec, const PipelinePlan &plan) : spec_(spec), plan_(plan), pipeline_(plan) {}
+JobRunner::JobRunner(const RunSpec &spec, const PipelinePlan &plan)
+    : spec_(spec), plan_(plan), pipeline_(plan), pid_(static_cast<long>(::getpid())) {}
 
 int JobRunner::decode_hint(const std::vector<uint8_t> &bytes) {
     if (!spec_.input.decode.shrink_on_load || pipeline_.stages().empty()) return 0;
@@ -63,7 +64,7 @@ int JobRunner::decode_hint(const std::vector<uint8_t> &bytes) {
 
 JobRecord JobRunner::run(const PlannedJob &job) {
     JobRecord record;
-    record.worker_pid = static_cast<long>(::getpid());
+    record.worker_pid = pid_;
     const auto start = Clock::now();
     JobContext ctx(job.index, job.input.string());
     try {

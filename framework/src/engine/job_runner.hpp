@@ -28,6 +28,7 @@ private:
     const RunSpec &spec_;
     const PipelinePlan &plan_;
     Pipeline pipeline_;
+    long pid_; // a runner never changes process: asked once, not per job
 };
 
 } // namespace batchproc

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -105,6 +106,13 @@ ForkServer::ForkServer(std::function<int(int, int)> worker_body) {
 
 void ForkServer::serve(const std::function<int(int, int)> &worker_body) {
     const int sock = socket_.get();
+    // Worker exits arrive as SIGCHLD on a signalfd, so the server sleeps in poll() until
+    // there is something to do and reports an exit the moment it happens.
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, nullptr);
+    const int exits = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
     bool closing = false;
     int children = 0;
     for (;;) {
@@ -116,9 +124,16 @@ void ForkServer::serve(const std::function<int(int, int)> &worker_body) {
             send_message(sock, Message{'X', done, status});
         }
         if (closing && children <= 0) _exit(0);
-        pollfd p{sock, POLLIN, 0};
-        const int ready = poll(&p, 1, closing ? 20 : 10);
-        if (ready <= 0 || closing) continue;
+        pollfd p[2] = {{exits, POLLIN, 0}, {sock, POLLIN, 0}};
+        // Without a signalfd (never expected), fall back to looking for exits every 10 ms.
+        const int ready = poll(p, closing ? 1 : 2, exits < 0 ? 10 : -1);
+        if (ready <= 0) continue;
+        if (p[0].revents & POLLIN) {
+            signalfd_siginfo info[16];
+            while (read(exits, info, sizeof info) > 0) {
+            }
+        }
+        if (closing || p[1].revents == 0) continue;
         int job_fd = -1, result_fd = -1;
         const int got = receive_fds(sock, job_fd, result_fd);
         if (got == 0 || got < 0) {

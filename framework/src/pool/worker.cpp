@@ -113,6 +113,7 @@ int worker_loop(const RunSpec &spec, const PipelinePlan &plan, ResultBuffer &buf
     const int64_t die_index = die_hook ? std::atoll(die_hook) : -1;
 
     JobRunner runner(spec, plan);
+    const pid_t self = getpid();
     JobReader reader(kWorkerJobFd);
     JobMessage msg;
     while (reader.next(msg)) {
@@ -122,7 +123,7 @@ int worker_loop(const RunSpec &spec, const PipelinePlan &plan, ResultBuffer &buf
             slot.state.store(static_cast<int32_t>(SlotState::returned));
         } else {
             slot.attempts += 1;
-            slot.pid = getpid();
+            slot.pid = self;
             slot.start_ns = monotonic_ns();
             slot.state.store(static_cast<int32_t>(SlotState::running));
             buffer.update([](PoolCounters &c) { ++c.in_flight; });
