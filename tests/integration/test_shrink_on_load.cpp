@@ -40,17 +40,19 @@ nlohmann::json run_resize(const fs::path &dir, const std::string &tag, bool shri
 TEST(ShrinkOnLoad, ExactSizesAndPixelsCloseToTheFullDecode) {
     TempDir dir("bp-shrink");
     fs::create_directories(dir / "in");
-    make_large_jpeg(dir / "in" / "wide.jpg", 3001, 2003);
-    make_large_jpeg(dir / "in" / "tall.jpg", 1203, 2405);
+    make_large_jpeg(dir / "in" / "wide.jpg", 3000, 2000);
+    make_large_jpeg(dir / "in" / "tall.jpg", 1200, 2400);
+    // Sides that 2 does not divide: never decoded at reduced scale.
+    make_large_jpeg(dir / "in" / "odd.jpg", 2001, 1333);
 
     struct Case {
         std::string resize;
         std::string scale; // expected decode_scale of wide.jpg ("" = full decode)
     };
-    const std::vector<Case> cases{{"{max_side: 256, interpolation: area}", "1/2"}, // 1501 px >= 3 x 256 > 751
-                                  {"{max_side: 120, interpolation: area}", "1/8"}, // 376 px >= 3 x 120,
-                                  {"{width: 400, interpolation: area}", "1/2"},
-                                  {"{scale: 0.1, interpolation: linear}", "1/2"},
+    const std::vector<Case> cases{{"{max_side: 256, interpolation: area}", "1/4"}, // 750 >= 2 x 256 > 375
+                                  {"{max_side: 150, interpolation: area}", "1/8"}, // 375 >= 2 x 150,
+                                  {"{width: 700, interpolation: area}", "1/2"},
+                                  {"{scale: 0.2, interpolation: linear}", "1/2"},
                                   {"{max_side: 2000}", ""}};
     int n = 0;
     for (const Case &c : cases) {
@@ -58,8 +60,8 @@ TEST(ShrinkOnLoad, ExactSizesAndPixelsCloseToTheFullDecode) {
         const std::string tag = "case" + std::to_string(++n);
         const nlohmann::json fast = run_resize(dir.path(), tag + "_shrink", true, c.resize);
         const nlohmann::json full = run_resize(dir.path(), tag + "_full", false, c.resize);
-        ASSERT_EQ(fast["jobs"].size(), 2u);
-        for (size_t i = 0; i < 2; ++i) {
+        ASSERT_EQ(fast["jobs"].size(), 3u);
+        for (size_t i = 0; i < 3; ++i) {
             const auto &a = fast["jobs"][i];
             const auto &b = full["jobs"][i];
             SCOPED_TRACE(a["input"].get<std::string>());
@@ -74,7 +76,8 @@ TEST(ShrinkOnLoad, ExactSizesAndPixelsCloseToTheFullDecode) {
             ASSERT_EQ(x.size(), y.size());
             EXPECT_GT(cv::PSNR(x, y), 35.0);
         }
-        const auto &wide = fast["jobs"][1]; // sorted: tall.jpg, wide.jpg
+        EXPECT_FALSE(fast["jobs"][0]["metrics"].contains("decode_scale")); // odd.jpg
+        const auto &wide = fast["jobs"][2]; // sorted: odd.jpg, tall.jpg, wide.jpg
         if (c.scale.empty()) EXPECT_FALSE(wide["metrics"].contains("decode_scale"));
         else EXPECT_EQ(wide["metrics"].value("decode_scale", ""), c.scale);
     }

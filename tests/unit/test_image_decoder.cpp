@@ -693,10 +693,13 @@ TEST(ImageDecoder, ShrinkOnLoadDecodesJpegSmaller) {
         EXPECT_EQ(d.source_width, 800);
         EXPECT_EQ(d.source_height, 600);
     }
-    // Odd sizes round up.
+    // Only reductions that divide both sides: 1/8 would leave a partial last block.
     const DecodedImage odd = decode(encode(".jpg", gradient(801, 601)), DecodeOptions{}, 101);
-    EXPECT_EQ(odd.scale_denominator, 8);
-    EXPECT_EQ(odd.pixels.size(), cv::Size(101, 76));
+    EXPECT_EQ(odd.scale_denominator, 1);
+    EXPECT_EQ(odd.pixels.size(), cv::Size(801, 601));
+    const DecodedImage even = decode(encode(".jpg", gradient(804, 600)), DecodeOptions{}, 100);
+    EXPECT_EQ(even.scale_denominator, 4); // 804 = 4 x 201: 1/4 divides, 1/8 does not
+    EXPECT_EQ(even.pixels.size(), cv::Size(201, 150));
     // The reduced image still looks like the original.
     const DecodedImage small = decode(jpeg, DecodeOptions{}, 100);
     EXPECT_NEAR(small.pixels.at<cv::Vec3b>(37, 50)[0], image.at<cv::Vec3b>(300, 400)[0], 6);

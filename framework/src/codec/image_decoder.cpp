@@ -206,9 +206,13 @@ DecodedImage decode_jpeg(const uint8_t *data, size_t size, const ImageHeader &he
                          int min_side_hint) {
     DecodedImage out;
     out.format = "jpeg";
-    const int denom = options.shrink_on_load && min_side_hint > 0
-                          ? shrink_denominator(std::max(header.width, header.height), min_side_hint)
-                          : 1;
+    int denom = options.shrink_on_load && min_side_hint > 0
+                    ? shrink_denominator(std::max(header.width, header.height), min_side_hint)
+                    : 1;
+    // Only reductions that map exactly onto the full image: when a side is not a multiple
+    // of d, libjpeg's last row or column of blocks stands for fewer pixels than the others,
+    // and the resize that follows would be off by a fraction of a pixel.
+    while (denom > 1 && (header.width % denom != 0 || header.height % denom != 0)) denom /= 2;
     cv::Mat raw;
     JpegJob job{};
     job.data = data;

@@ -34,7 +34,8 @@ public:
 // `min_side_hint` > 0 allows shrink-on-load (JPEG only, and only with
 // options.shrink_on_load): the image is decoded at 1/d scale, d in {1, 2, 4, 8}, choosing
 // the largest d for which the long side of the reduced image, ceil(long_side / d), is still
-// >= min_side_hint. 0 = full size.
+// >= min_side_hint, and that divides both sides exactly (so that every reduced pixel
+// stands for the same d x d block). 0 = full size.
 //
 // options.max_pixels = 0 means no limit. Throws DecodeError.
 DecodedImage decode_image(const uint8_t *data, size_t size, const DecodeOptions &options, int min_side_hint = 0);
