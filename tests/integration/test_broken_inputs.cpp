@@ -1,5 +1,6 @@
 // A folder of good images and broken ones: the good ones are written, each broken one
 // fails with its reason, the exit code is 1 and no partial file is left.
+#include "support/image_bytes.hpp"
 #include "support/run_helpers.hpp"
 
 #include <gtest/gtest.h>
@@ -14,24 +15,9 @@ using namespace batchproc::test;
 
 namespace {
 
-std::vector<uint8_t> encode(const cv::Mat &m, const std::string &ext) {
-    std::vector<uint8_t> bytes;
-    EXPECT_TRUE(cv::imencode(ext, m, bytes));
-    return bytes;
-}
-
 void write_bytes(const fs::path &p, const std::vector<uint8_t> &bytes) {
     std::ofstream out(p, std::ios::binary);
     out.write(reinterpret_cast<const char *>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-}
-
-uint32_t crc32_of(const uint8_t *data, size_t size) {
-    uint32_t crc = 0xffffffffu;
-    for (size_t i = 0; i < size; ++i) {
-        crc ^= data[i];
-        for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
-    }
-    return ~crc;
 }
 
 void put_be32(std::vector<uint8_t> &b, size_t at, uint32_t v) {
@@ -55,10 +41,10 @@ TEST(BrokenInputs, GoodFilesAreWrittenAndEachBrokenOneFailsWithItsReason) {
     const fs::path in = dir / "in";
     fs::create_directories(in);
 
-    write_bytes(in / "good1.jpg", encode(pattern(120, 80), ".jpg"));
-    write_bytes(in / "good2.png", encode(pattern(64, 64), ".png"));
+    write_bytes(in / "good1.jpg", encode_image(".jpg", pattern(120, 80)));
+    write_bytes(in / "good2.png", encode_image(".png", pattern(64, 64)));
     write_bytes(in / "empty.jpg", {});
-    std::vector<uint8_t> jpeg = encode(pattern(400, 300), ".jpg");
+    std::vector<uint8_t> jpeg = encode_image(".jpg", pattern(400, 300));
     jpeg.resize(jpeg.size() / 2);
     write_bytes(in / "truncated.jpg", jpeg);
     write_text(in / "text.jpg", "this is not an image, it is a note someone saved with the wrong name\n");
@@ -67,13 +53,13 @@ TEST(BrokenInputs, GoodFilesAreWrittenAndEachBrokenOneFailsWithItsReason) {
     for (auto &b : noise) b = uint8_t(rng());
     write_bytes(in / "noise.png", noise);
     // IHDR claims 100000x100000 (with a valid CRC, so only the size is wrong).
-    std::vector<uint8_t> huge = encode(pattern(16, 16), ".png");
+    std::vector<uint8_t> huge = encode_image(".png", pattern(16, 16));
     put_be32(huge, 16, 100000);
     put_be32(huge, 20, 100000);
-    put_be32(huge, 29, crc32_of(huge.data() + 12, 17));
+    put_be32(huge, 29, png_crc32(huge.data() + 12, 17));
     write_bytes(in / "huge.png", huge);
     // A PNG with a damaged IDAT (its CRC no longer matches).
-    std::vector<uint8_t> bad_crc = encode(pattern(32, 32), ".png");
+    std::vector<uint8_t> bad_crc = encode_image(".png", pattern(32, 32));
     bad_crc[bad_crc.size() - 20] ^= 0xff;
     write_bytes(in / "badcrc.png", bad_crc);
 
@@ -133,7 +119,7 @@ TEST(BrokenInputs, DamagedPolicyWarnKeepsTheTruncatedImageWithAWarning) {
     TempDir dir("bp-damaged");
     const fs::path in = dir / "in";
     fs::create_directories(in);
-    std::vector<uint8_t> jpeg = encode(pattern(400, 300), ".jpg");
+    std::vector<uint8_t> jpeg = encode_image(".jpg", pattern(400, 300));
     jpeg.resize(jpeg.size() * 2 / 3);
     write_bytes(in / "truncated.jpg", jpeg);
     const fs::path config = dir / "config.yaml";

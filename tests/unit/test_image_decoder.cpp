@@ -3,6 +3,8 @@
 #include "codec/image_decoder.hpp"
 #include "codec/image_header.hpp"
 
+#include "support/image_bytes.hpp"
+
 #include <gtest/gtest.h>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -25,15 +27,12 @@ using batchproc::DecodeOptions;
 using batchproc::format_megapixels;
 using batchproc::shrink_denominator;
 
+using batchproc::test::encode_image;
+using batchproc::test::png_crc32;
+
 namespace {
 
 using Bytes = std::vector<uint8_t>;
-
-Bytes encode(const std::string &ext, const cv::Mat &image, const std::vector<int> &params = {}) {
-    Bytes out;
-    if (!cv::imencode(ext, image, out, params)) ADD_FAILURE() << "cv::imencode failed for " << ext;
-    return out;
-}
 
 cv::Mat noise(int w, int h, int type, double lo = 0, double hi = 256) {
     cv::Mat m(h, w, type);
@@ -94,23 +93,15 @@ void push_le32(Bytes &b, uint32_t v) {
 }
 void append(Bytes &b, const std::string &s) { b.insert(b.end(), s.begin(), s.end()); }
 
-// ---- PNG helpers (our own CRC and a stored-block zlib stream) ----
+// ---- PNG helpers (a stored-block zlib stream; the CRC is support/image_bytes') ----
 
-uint32_t crc32(const uint8_t *p, size_t n) {
-    uint32_t c = 0xFFFFFFFFu;
-    for (size_t i = 0; i < n; ++i) {
-        c ^= p[i];
-        for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1)));
-    }
-    return ~c;
-}
 
 Bytes png_chunk(const std::string &type, const Bytes &data, bool good_crc = true) {
     Bytes c;
     push_be32(c, uint32_t(data.size()));
     append(c, type);
     c.insert(c.end(), data.begin(), data.end());
-    const uint32_t crc = crc32(c.data() + 4, data.size() + 4);
+    const uint32_t crc = png_crc32(c.data() + 4, data.size() + 4);
     push_be32(c, good_crc ? crc : crc ^ 0x1234);
     return c;
 }
@@ -246,7 +237,7 @@ std::string str(const cv::Vec3b &v) {
 // ---- Good files of every kind --------------------------------------------------------------
 
 TEST(ImageDecoder, JpegColourMatchesOpenCv) {
-    const Bytes jpeg = encode(".jpg", gradient(64, 48), {cv::IMWRITE_JPEG_QUALITY, 90});
+    const Bytes jpeg = encode_image(".jpg", gradient(64, 48), {cv::IMWRITE_JPEG_QUALITY, 90});
     const DecodedImage d = decode(jpeg);
     EXPECT_EQ(d.format, "jpeg");
     EXPECT_EQ(d.pixels.type(), CV_8UC3);
@@ -265,7 +256,7 @@ TEST(ImageDecoder, JpegColourMatchesOpenCv) {
 }
 
 TEST(ImageDecoder, ProgressiveJpeg) {
-    const Bytes jpeg = encode(".jpg", gradient(50, 30), {cv::IMWRITE_JPEG_PROGRESSIVE, 1});
+    const Bytes jpeg = encode_image(".jpg", gradient(50, 30), {cv::IMWRITE_JPEG_PROGRESSIVE, 1});
     const DecodedImage d = decode(jpeg);
     EXPECT_EQ(d.pixels.size(), cv::Size(50, 30));
     EXPECT_TRUE(same_pixels(d.pixels, cv::imdecode(jpeg, cv::IMREAD_UNCHANGED)));
@@ -273,7 +264,7 @@ TEST(ImageDecoder, ProgressiveJpeg) {
 
 TEST(ImageDecoder, GrayscaleJpegHasOneChannel) {
     cv::Mat gray(20, 30, CV_8UC1, cv::Scalar(77));
-    const DecodedImage d = decode(encode(".jpg", gray));
+    const DecodedImage d = decode(encode_image(".jpg", gray));
     EXPECT_EQ(d.pixels.type(), CV_8UC1);
     EXPECT_EQ(d.pixels.size(), cv::Size(30, 20));
     EXPECT_NEAR(cv::mean(d.pixels)[0], 77, 1.0);
@@ -295,7 +286,7 @@ TEST(ImageDecoder, LosslessFormatsAreExact) {
         SCOPED_TRACE(c.ext + " type " + std::to_string(c.type));
         const double hi = CV_MAT_DEPTH(c.type) == CV_16U ? 65536 : CV_MAT_DEPTH(c.type) == CV_32F ? 1.0 : 256;
         const cv::Mat image = noise(37, 21, c.type, 0, hi);
-        const DecodedImage d = decode(encode(c.ext, image, c.params));
+        const DecodedImage d = decode(encode_image(c.ext, image, c.params));
         EXPECT_EQ(d.pixels.type(), c.type);
         EXPECT_EQ(d.pixels.size(), cv::Size(37, 21));
         EXPECT_EQ(d.source_width, 37);
@@ -306,14 +297,14 @@ TEST(ImageDecoder, LosslessFormatsAreExact) {
 }
 
 TEST(ImageDecoder, LossyWebpAndWebpWithAlpha) {
-    const DecodedImage lossy = decode(encode(".webp", gradient(40, 24), {cv::IMWRITE_WEBP_QUALITY, 90}));
+    const DecodedImage lossy = decode(encode_image(".webp", gradient(40, 24), {cv::IMWRITE_WEBP_QUALITY, 90}));
     EXPECT_EQ(lossy.format, "webp");
     EXPECT_EQ(lossy.pixels.type(), CV_8UC3);
     EXPECT_EQ(lossy.pixels.size(), cv::Size(40, 24));
     EXPECT_LT(cv::norm(lossy.pixels, gradient(40, 24), cv::NORM_L1) / (40 * 24 * 3), 6.0);
 
     const cv::Mat bgra = noise(16, 9, CV_8UC4, 1, 256); // alpha > 0 keeps the colours exact
-    const DecodedImage alpha = decode(encode(".webp", bgra, {cv::IMWRITE_WEBP_QUALITY, 101}));
+    const DecodedImage alpha = decode(encode_image(".webp", bgra, {cv::IMWRITE_WEBP_QUALITY, 101}));
     EXPECT_EQ(alpha.pixels.type(), CV_8UC4);
     EXPECT_TRUE(same_pixels(alpha.pixels, bgra));
 }
@@ -335,7 +326,7 @@ TEST(ImageDecoder, GrayAlphaPngBecomesBgra) {
 
 TEST(ImageDecoder, FloatFormatsStayFloat) {
     cv::Mat hdr(6, 10, CV_32FC3, cv::Scalar(0.25, 1.0, 4.0));
-    const DecodedImage d = decode(encode(".hdr", hdr));
+    const DecodedImage d = decode(encode_image(".hdr", hdr));
     EXPECT_EQ(d.format, "hdr");
     EXPECT_EQ(d.pixels.type(), CV_32FC3);
     EXPECT_EQ(d.pixels.size(), cv::Size(10, 6));
@@ -441,7 +432,7 @@ void expect_oriented(const cv::Mat &shown, int orientation, int tolerance) {
 } // namespace
 
 TEST(ImageDecoder, AllEightExifOrientationsInJpeg) {
-    const Bytes jpeg = encode(".jpg", marked_corners(), {cv::IMWRITE_JPEG_QUALITY, 95});
+    const Bytes jpeg = encode_image(".jpg", marked_corners(), {cv::IMWRITE_JPEG_QUALITY, 95});
     for (int o = 1; o <= 8; ++o) {
         const Bytes tagged = with_exif(jpeg, o, o % 2 == 1);
         const DecodedImage d = decode(tagged);
@@ -459,11 +450,11 @@ TEST(ImageDecoder, AllEightExifOrientationsInJpeg) {
 TEST(ImageDecoder, ExifOrientationInPngAndWebp) {
     const cv::Mat image = marked_corners();
     const Bytes tiff = exif_block(false, 6);
-    const Bytes png = insert_after_ihdr(encode(".png", image), png_chunk("eXIf", tiff));
+    const Bytes png = insert_after_ihdr(encode_image(".png", image), png_chunk("eXIf", tiff));
     expect_oriented(decode(png).pixels, 6, 0);
 
     // WebP needs the extended (VP8X) layout to carry EXIF.
-    const Bytes simple = encode(".webp", image, {cv::IMWRITE_WEBP_QUALITY, 101});
+    const Bytes simple = encode_image(".webp", image, {cv::IMWRITE_WEBP_QUALITY, 101});
     Bytes webp;
     append(webp, "RIFF");
     push_le32(webp, 0); // patched below
@@ -516,7 +507,7 @@ TEST(ImageDecoder, RandomBytes) {
 // ---- Damaged JPEG ------------------------------------------------------------------------------
 
 TEST(ImageDecoder, TruncatedJpegIsAnErrorOrAWarning) {
-    const Bytes jpeg = encode(".jpg", noise(256, 192, CV_8UC3), {cv::IMWRITE_JPEG_QUALITY, 90});
+    const Bytes jpeg = encode_image(".jpg", noise(256, 192, CV_8UC3), {cv::IMWRITE_JPEG_QUALITY, 90});
     const Bytes cut(jpeg.begin(), jpeg.begin() + long(jpeg.size() * 6 / 10));
     EXPECT_EQ(error_of(cut), "truncated JPEG: premature end of data");
 
@@ -531,7 +522,7 @@ TEST(ImageDecoder, TruncatedJpegIsAnErrorOrAWarning) {
 }
 
 TEST(ImageDecoder, JpegCutBeforeItsImageIsAnErrorEvenWhenWarning) {
-    const Bytes jpeg = encode(".jpg", noise(64, 64, CV_8UC3));
+    const Bytes jpeg = encode_image(".jpg", noise(64, 64, CV_8UC3));
     // Cut right after the frame header: the size is known, the scan is missing.
     size_t sos = 0;
     for (size_t i = 2; i + 1 < jpeg.size(); ++i)
@@ -551,7 +542,7 @@ TEST(ImageDecoder, JpegCutBeforeItsImageIsAnErrorEvenWhenWarning) {
 }
 
 TEST(ImageDecoder, CorruptJpegDataIsDamage) {
-    Bytes jpeg = encode(".jpg", noise(128, 128, CV_8UC3), {cv::IMWRITE_JPEG_QUALITY, 90});
+    Bytes jpeg = encode_image(".jpg", noise(128, 128, CV_8UC3), {cv::IMWRITE_JPEG_QUALITY, 90});
     // A restart marker in the middle of a scan that declared no restart interval.
     const size_t middle = jpeg.size() / 2;
     jpeg[middle] = 0xFF;
@@ -569,22 +560,22 @@ TEST(ImageDecoder, CorruptJpegDataIsDamage) {
 // ---- Size limits -------------------------------------------------------------------------------
 
 TEST(ImageDecoder, PngClaimingHugeSizeHitsThePixelLimit) {
-    Bytes png = encode(".png", noise(8, 8, CV_8UC3));
+    Bytes png = encode_image(".png", noise(8, 8, CV_8UC3));
     put_be32(png, 16, 100000);
     put_be32(png, 20, 100000);
-    put_be32(png, 29, crc32(png.data() + 12, 17)); // only the size is wrong
+    put_be32(png, 29, png_crc32(png.data() + 12, 17)); // only the size is wrong
     EXPECT_EQ(error_of(png), "image is 100000x100000, over the limit of 268 Mpx");
 
     // Zero is refused as such.
     put_be32(png, 16, 0);
-    put_be32(png, 29, crc32(png.data() + 12, 17));
+    put_be32(png, 29, png_crc32(png.data() + 12, 17));
     const std::string zero = error_of(png);
     EXPECT_TRUE(contains(zero, "0x100000")) << zero;
     EXPECT_TRUE(contains(zero, "not a valid image")) << zero;
 }
 
 TEST(ImageDecoder, PixelLimitIsInclusiveAndZeroMeansNone) {
-    const Bytes jpeg = encode(".jpg", gradient(64, 48));
+    const Bytes jpeg = encode_image(".jpg", gradient(64, 48));
     DecodeOptions o;
     o.max_pixels = 64 * 48;
     EXPECT_EQ(decode(jpeg, o).pixels.cols, 64);
@@ -619,7 +610,7 @@ TEST(ImageDecoder, FormatMegapixels) {
 // ---- Damaged PNG -------------------------------------------------------------------------------
 
 TEST(ImageDecoder, PngWithBadCrcIsAnError) {
-    Bytes png = encode(".png", noise(20, 20, CV_8UC3));
+    Bytes png = encode_image(".png", noise(20, 20, CV_8UC3));
     const size_t idat = find_chunk(png, "IDAT");
     const uint32_t len = (uint32_t(png[idat]) << 24) | (png[idat + 1] << 16) | (png[idat + 2] << 8) | png[idat + 3];
     png[idat + 8 + len] ^= 0x55; // the stored CRC
@@ -631,7 +622,7 @@ TEST(ImageDecoder, PngWithBadAncillaryCrcFailsOrWarns) {
     const cv::Mat image = noise(20, 10, CV_8UC3);
     Bytes text;
     append(text, std::string("Comment\0hello", 13));
-    const Bytes png = insert_after_ihdr(encode(".png", image), png_chunk("tEXt", text, false));
+    const Bytes png = insert_after_ihdr(encode_image(".png", image), png_chunk("tEXt", text, false));
     ASSERT_FALSE(cv::imdecode(png, cv::IMREAD_UNCHANGED).empty()); // OpenCV alone would accept it
     EXPECT_EQ(error_of(png), "damaged PNG: CRC error in chunk tEXt");
     const DecodedImage d = decode(png, warn_options());
@@ -641,7 +632,7 @@ TEST(ImageDecoder, PngWithBadAncillaryCrcFailsOrWarns) {
 }
 
 TEST(ImageDecoder, TruncatedPng) {
-    const Bytes png = encode(".png", noise(64, 64, CV_8UC3));
+    const Bytes png = encode_image(".png", noise(64, 64, CV_8UC3));
     const size_t idat = find_chunk(png, "IDAT");
     const Bytes mid(png.begin(), png.begin() + long(idat + 100));
     EXPECT_EQ(error_of(mid), "truncated PNG: the file ends inside chunk IDAT");
@@ -659,7 +650,7 @@ TEST(ImageDecoder, TruncatedPng) {
 }
 
 TEST(ImageDecoder, OtherDamagedFormatsSayWhich) {
-    Bytes webp = encode(".webp", gradient(40, 40), {cv::IMWRITE_WEBP_QUALITY, 80});
+    Bytes webp = encode_image(".webp", gradient(40, 40), {cv::IMWRITE_WEBP_QUALITY, 80});
     webp.resize(webp.size() / 2);
     const std::string e = error_of(webp);
     EXPECT_TRUE(contains(e, "WebP")) << e;
@@ -681,7 +672,7 @@ TEST(ImageDecoder, ShrinkDenominatorRule) {
 
 TEST(ImageDecoder, ShrinkOnLoadDecodesJpegSmaller) {
     const cv::Mat image = gradient(800, 600);
-    const Bytes jpeg = encode(".jpg", image);
+    const Bytes jpeg = encode_image(".jpg", image);
     struct Case {
         int hint, denom, w, h;
     };
@@ -694,10 +685,10 @@ TEST(ImageDecoder, ShrinkOnLoadDecodesJpegSmaller) {
         EXPECT_EQ(d.source_height, 600);
     }
     // Only reductions that divide both sides: 1/8 would leave a partial last block.
-    const DecodedImage odd = decode(encode(".jpg", gradient(801, 601)), DecodeOptions{}, 101);
+    const DecodedImage odd = decode(encode_image(".jpg", gradient(801, 601)), DecodeOptions{}, 101);
     EXPECT_EQ(odd.scale_denominator, 1);
     EXPECT_EQ(odd.pixels.size(), cv::Size(801, 601));
-    const DecodedImage even = decode(encode(".jpg", gradient(804, 600)), DecodeOptions{}, 100);
+    const DecodedImage even = decode(encode_image(".jpg", gradient(804, 600)), DecodeOptions{}, 100);
     EXPECT_EQ(even.scale_denominator, 4); // 804 = 4 x 201: 1/4 divides, 1/8 does not
     EXPECT_EQ(even.pixels.size(), cv::Size(201, 150));
     // The reduced image still looks like the original.
@@ -709,13 +700,13 @@ TEST(ImageDecoder, ShrinkOnLoadDecodesJpegSmaller) {
     off.shrink_on_load = false;
     EXPECT_EQ(decode(jpeg, off, 100).scale_denominator, 1);
     EXPECT_EQ(decode(jpeg, off, 100).pixels.cols, 800);
-    const DecodedImage png = decode(encode(".png", gradient(160, 120)), DecodeOptions{}, 20);
+    const DecodedImage png = decode(encode_image(".png", gradient(160, 120)), DecodeOptions{}, 20);
     EXPECT_EQ(png.scale_denominator, 1);
     EXPECT_EQ(png.pixels.cols, 160);
 }
 
 TEST(ImageDecoder, ShrinkAndOrientationTogether) {
-    const Bytes jpeg = with_exif(encode(".jpg", gradient(800, 600)), 6, false);
+    const Bytes jpeg = with_exif(encode_image(".jpg", gradient(800, 600)), 6, false);
     const DecodedImage d = decode(jpeg, DecodeOptions{}, 100);
     EXPECT_EQ(d.scale_denominator, 8);
     EXPECT_EQ(d.pixels.size(), cv::Size(75, 100));
@@ -729,12 +720,12 @@ TEST(ImageDecoder, MutatedFilesOnlyEverThrowDecodeError) {
     // Random byte changes and cuts in good files: each decode either succeeds with a sane
     // image or throws DecodeError; nothing else escapes, nothing crashes.
     const std::vector<Bytes> seeds = {
-        encode(".jpg", gradient(48, 40)),
-        encode(".jpg", gradient(48, 40), {cv::IMWRITE_JPEG_PROGRESSIVE, 1}),
-        encode(".png", noise(24, 20, CV_8UC4)),
-        encode(".webp", gradient(24, 20), {cv::IMWRITE_WEBP_QUALITY, 70}),
-        encode(".tiff", noise(24, 20, CV_16UC3, 0, 65536)),
-        encode(".bmp", noise(24, 20, CV_8UC3)),
+        encode_image(".jpg", gradient(48, 40)),
+        encode_image(".jpg", gradient(48, 40), {cv::IMWRITE_JPEG_PROGRESSIVE, 1}),
+        encode_image(".png", noise(24, 20, CV_8UC4)),
+        encode_image(".webp", gradient(24, 20), {cv::IMWRITE_WEBP_QUALITY, 70}),
+        encode_image(".tiff", noise(24, 20, CV_16UC3, 0, 65536)),
+        encode_image(".bmp", noise(24, 20, CV_8UC3)),
     };
     std::mt19937 rng(2024);
     int decoded = 0, refused = 0;

@@ -2,6 +2,8 @@
 // hand-built headers for what OpenCV cannot write, and every truncation of each.
 #include "codec/image_header.hpp"
 
+#include "support/image_bytes.hpp"
+
 #include <gtest/gtest.h>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -18,15 +20,12 @@ using batchproc::probe_header;
 using batchproc::sniff_format;
 using batchproc::tiff_block_orientation;
 
+using batchproc::test::encode_image;
+using batchproc::test::png_crc32;
+
 namespace {
 
 using Bytes = std::vector<uint8_t>;
-
-Bytes encode(const std::string &ext, const cv::Mat &image, const std::vector<int> &params = {}) {
-    Bytes out;
-    if (!cv::imencode(ext, image, out, params)) ADD_FAILURE() << "cv::imencode failed for " << ext;
-    return out;
-}
 
 cv::Mat pattern(int w, int h, int type = CV_8UC3) {
     cv::Mat m(h, w, type);
@@ -117,17 +116,17 @@ Bytes jpeg_with_exif(const Bytes &jpeg, const Bytes &tiff) {
 } // namespace
 
 TEST(ImageHeader, JpegBaselineProgressiveAndGray) {
-    const Bytes baseline = encode(".jpg", pattern(37, 23));
+    const Bytes baseline = encode_image(".jpg", pattern(37, 23));
     expect_header(baseline, "jpeg", 37, 23);
-    const Bytes progressive = encode(".jpg", pattern(61, 5), {cv::IMWRITE_JPEG_PROGRESSIVE, 1});
+    const Bytes progressive = encode_image(".jpg", pattern(61, 5), {cv::IMWRITE_JPEG_PROGRESSIVE, 1});
     expect_header(progressive, "jpeg", 61, 5);
-    expect_header(encode(".jpg", pattern(8, 300, CV_8UC1)), "jpeg", 8, 300);
+    expect_header(encode_image(".jpg", pattern(8, 300, CV_8UC1)), "jpeg", 8, 300);
     expect_prefixes_safe(baseline, "jpeg");
     expect_prefixes_safe(progressive, "progressive jpeg");
 }
 
 TEST(ImageHeader, JpegSkipsApplicationSegmentsAndFillBytes) {
-    Bytes jpeg = jpeg_with_exif(encode(".jpg", pattern(40, 30)), exif_tiff_block(true, 6));
+    Bytes jpeg = jpeg_with_exif(encode_image(".jpg", pattern(40, 30)), exif_tiff_block(true, 6));
     expect_header(jpeg, "jpeg", 40, 30);
     // Extra 0xFF fill bytes before a marker are legal.
     jpeg.insert(jpeg.begin() + 2, {0xFF, 0xFF});
@@ -145,22 +144,22 @@ TEST(ImageHeader, JpegWithoutFrameHeaderIsNotProbed) {
 }
 
 TEST(ImageHeader, Png) {
-    const Bytes png = encode(".png", pattern(123, 45));
+    const Bytes png = encode_image(".png", pattern(123, 45));
     expect_header(png, "png", 123, 45);
-    expect_header(encode(".png", pattern(3, 700, CV_16UC4)), "png", 3, 700);
+    expect_header(encode_image(".png", pattern(3, 700, CV_16UC4)), "png", 3, 700);
     expect_prefixes_safe(png, "png");
     EXPECT_FALSE(probe_header(png.data(), 23).has_value());
     EXPECT_TRUE(probe_header(png.data(), 24).has_value());
 }
 
 TEST(ImageHeader, WebpLossyLosslessAndExtended) {
-    const Bytes lossy = encode(".webp", pattern(33, 17), {cv::IMWRITE_WEBP_QUALITY, 80});
+    const Bytes lossy = encode_image(".webp", pattern(33, 17), {cv::IMWRITE_WEBP_QUALITY, 80});
     ASSERT_GE(lossy.size(), 16u);
     EXPECT_EQ(std::string(lossy.begin() + 12, lossy.begin() + 16), "VP8 ");
     expect_header(lossy, "webp", 33, 17);
     expect_prefixes_safe(lossy, "webp lossy");
 
-    const Bytes lossless = encode(".webp", pattern(19, 71), {cv::IMWRITE_WEBP_QUALITY, 101});
+    const Bytes lossless = encode_image(".webp", pattern(19, 71), {cv::IMWRITE_WEBP_QUALITY, 101});
     EXPECT_EQ(std::string(lossless.begin() + 12, lossless.begin() + 16), "VP8L");
     expect_header(lossless, "webp", 19, 71);
     expect_prefixes_safe(lossless, "webp lossless");
@@ -179,7 +178,7 @@ TEST(ImageHeader, WebpLossyLosslessAndExtended) {
 }
 
 TEST(ImageHeader, TiffBothByteOrdersAndBigTiff) {
-    const Bytes tiff = encode(".tiff", pattern(29, 31));
+    const Bytes tiff = encode_image(".tiff", pattern(29, 31));
     expect_header(tiff, "tiff", 29, 31);
 
     // Big-endian, width as SHORT and height as LONG, with an unrelated tag first.
@@ -227,7 +226,7 @@ TEST(ImageHeader, TiffBothByteOrdersAndBigTiff) {
 }
 
 TEST(ImageHeader, BmpBottomUpTopDownAndCore) {
-    const Bytes bmp = encode(".bmp", pattern(13, 9));
+    const Bytes bmp = encode_image(".bmp", pattern(13, 9));
     expect_header(bmp, "bmp", 13, 9);
     expect_prefixes_safe(bmp, "bmp");
     Bytes top_down = bmp;
@@ -252,10 +251,10 @@ TEST(ImageHeader, BmpBottomUpTopDownAndCore) {
 }
 
 TEST(ImageHeader, PnmFamilyAndPfm) {
-    expect_header(encode(".pgm", pattern(21, 8, CV_8UC1)), "pnm", 21, 8);
-    expect_header(encode(".ppm", pattern(22, 9)), "pnm", 22, 9);
-    expect_header(encode(".pbm", pattern(23, 10, CV_8UC1)), "pnm", 23, 10);
-    expect_header(encode(".pam", pattern(24, 11)), "pnm", 24, 11);
+    expect_header(encode_image(".pgm", pattern(21, 8, CV_8UC1)), "pnm", 21, 8);
+    expect_header(encode_image(".ppm", pattern(22, 9)), "pnm", 22, 9);
+    expect_header(encode_image(".pbm", pattern(23, 10, CV_8UC1)), "pnm", 23, 10);
+    expect_header(encode_image(".pam", pattern(24, 11)), "pnm", 24, 11);
     const Bytes ascii = text("P2\n# made by hand\n  640\t# width\n480\n255\n0 1 2\n");
     expect_header(ascii, "pnm", 640, 480);
     expect_prefixes_safe(ascii, "pgm ascii");
@@ -281,7 +280,7 @@ TEST(ImageHeader, GifHdrExrJp2Ras) {
     expect_prefixes_safe(gif, "gif");
 
     cv::Mat hdr_image(6, 10, CV_32FC3, cv::Scalar(0.5, 1.5, 2.5));
-    const Bytes hdr = encode(".hdr", hdr_image);
+    const Bytes hdr = encode_image(".hdr", hdr_image);
     expect_header(hdr, "hdr", 10, 6);
     expect_prefixes_safe(hdr, "hdr");
 
@@ -303,14 +302,14 @@ TEST(ImageHeader, GifHdrExrJp2Ras) {
     expect_header(exr, "exr", 100, 50);
     expect_prefixes_safe(exr, "exr");
 
-    const Bytes jp2 = encode(".jp2", pattern(130, 70)); // big enough for the default 6 resolutions
+    const Bytes jp2 = encode_image(".jp2", pattern(130, 70)); // big enough for the default 6 resolutions
     expect_header(jp2, "jp2", 130, 70);
     expect_prefixes_safe(jp2, "jp2");
     Bytes j2k = {0xFF, 0x4F, 0xFF, 0x51, 0x00, 0x29, 0x00, 0x00};
     for (uint32_t v : {110u, 60u, 10u, 20u}) put_be32(j2k, v); // grid 110x60, image offset (10, 20)
     expect_header(j2k, "jp2", 100, 40);
 
-    const Bytes ras = encode(".ras", pattern(17, 3));
+    const Bytes ras = encode_image(".ras", pattern(17, 3));
     expect_header(ras, "ras", 17, 3);
     expect_prefixes_safe(ras, "ras");
 }
@@ -356,7 +355,7 @@ TEST(ImageHeader, GarbageAfterEverySignatureNeverCrashes) {
 }
 
 TEST(ImageHeader, ExifOrientationInJpegBothByteOrders) {
-    const Bytes plain = encode(".jpg", pattern(16, 16));
+    const Bytes plain = encode_image(".jpg", pattern(16, 16));
     EXPECT_EQ(exif_orientation(plain.data(), plain.size()), 1);
     for (int o = 1; o <= 8; ++o) {
         for (bool little : {true, false}) {
@@ -383,7 +382,7 @@ TEST(ImageHeader, ExifOrientationInJpegBothByteOrders) {
 TEST(ImageHeader, ExifOrientationInPngAndWebp) {
     const Bytes tiff = exif_tiff_block(true, 8);
     // PNG: insert an eXIf chunk right after IHDR (CRC is not checked by the probe).
-    Bytes png = encode(".png", pattern(5, 5));
+    Bytes png = encode_image(".png", pattern(5, 5));
     Bytes chunk;
     put_be32(chunk, uint32_t(tiff.size()));
     append(chunk, "eXIf");
@@ -393,7 +392,7 @@ TEST(ImageHeader, ExifOrientationInPngAndWebp) {
     EXPECT_EQ(exif_orientation(png.data(), png.size()), 8);
 
     // WebP: an EXIF chunk after the image chunk (odd sizes are padded).
-    Bytes webp = encode(".webp", pattern(5, 5), {cv::IMWRITE_WEBP_QUALITY, 101});
+    Bytes webp = encode_image(".webp", pattern(5, 5), {cv::IMWRITE_WEBP_QUALITY, 101});
     Bytes exif_chunk;
     append(exif_chunk, "EXIF");
     const Bytes payload = [&] {
