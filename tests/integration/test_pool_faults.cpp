@@ -396,6 +396,25 @@ TEST_P(PoolStartupFailure, WorkersThatCannotCreateTheirStagesEndTheRunWithExitCo
                                                               << r.diag();
 }
 
+TEST_P(PoolStartupFailure, WorkersStuckBeforeTheirFirstJobAreReplacedThenEndTheRun) {
+    PoolOptions pool;
+    pool.start_method = GetParam();
+    pool.workers = 1;
+    pool.timeout = "1s";
+    const std::string marker = (dir() / "stuck-from-now-on").string();
+    // Job 1 crashes once, after creating the marker; every worker started after that hangs
+    // while creating its stages, holding the jobs it was sent. Each is replaced when
+    // pool.timeout passes without a job started; after three, the run ends (exit 3)
+    // instead of waiting for ever.
+    const std::string pipeline = "  - fault: {action: segfault, on_index: \"1\", once_file: " + yaml_quote(marker) +
+                                 ", hang_create_if_exists: " + yaml_quote(marker) + "}\n  - mark: {}\n";
+    const PoolRun r = run(generated_config(4, pool, pipeline), {}, 60s);
+    ASSERT_TRUE(r.outcome.finished) << "the run did not end" << r.diag();
+    EXPECT_EQ(r.outcome.exit_code, 3) << r.diag();
+    EXPECT_NE(r.outcome.err.find("none started one within pool.timeout (1 s)"), std::string::npos) << r.diag();
+    EXPECT_LT(r.outcome.wall_s, 30.0) << r.diag();
+}
+
 TEST_P(PoolStartupFailure, StageTooBigForMaxMemoryEndsTheRunWithExitCode3) {
     PoolOptions pool;
     pool.start_method = GetParam();

@@ -19,6 +19,8 @@
 //              creation fails in the worker although it succeeded in the coordinator
 //   fail_create_if_exists  the stage's creation fails while this file exists: workers
 //              started after it appeared die before running any job
+//   hang_create_if_exists  the stage's creation hangs for ever while this file exists:
+//              workers started after it appeared are stuck before running any job
 //   pid_dir    if set, the stage writes the pid of its process to <pid_dir>/<index>.pid
 //              (atomically, before the action), so tests can find and signal the worker
 //              running a given job.
@@ -165,12 +167,16 @@ public:
     batchproc::IntParam create_mb{this, "create_mb", 0, "MiB allocated and kept when the stage is created", {0, 1 << 16}};
     batchproc::StringParam fail_create_if_exists{this, "fail_create_if_exists", "",
                                                  "creating the stage fails while this file exists"};
+    batchproc::StringParam hang_create_if_exists{this, "hang_create_if_exists", "",
+                                                 "creating the stage hangs while this file exists"};
     batchproc::StringParam pid_dir{this, "pid_dir", "", "write <pid_dir>/<index>.pid before the action"};
 
     void validate() override {
         if (on_index.value() != "-1") check_index_list(on_index.value());
         if (!fail_create_if_exists.value().empty() && ::access(fail_create_if_exists.value().c_str(), F_OK) == 0)
             throw std::runtime_error("fault: cannot be created while " + fail_create_if_exists.value() + " exists");
+        if (!hang_create_if_exists.value().empty() && ::access(hang_create_if_exists.value().c_str(), F_OK) == 0)
+            for (;;) ::pause();
         if (create_mb.value() > 0) {
             const size_t bytes = static_cast<size_t>(create_mb.value()) << 20;
             model_.reset(new char[bytes]); // std::bad_alloc under RLIMIT_AS: the creation fails

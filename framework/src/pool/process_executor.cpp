@@ -35,6 +35,7 @@ constexpr int kMaxDepth = 32;              // most jobs queued on one worker
 constexpr int64_t kKillGraceNs = 1'000'000'000;  // SIGTERM -> SIGKILL after a timeout
 constexpr int64_t kStopGraceNs = 10'000'000'000; // SIGINT: how long running jobs may finish
 constexpr int kMaxFruitlessStarts = 3;    // workers dying before starting any job
+constexpr int64_t kExitGraceNs = 5'000'000'000; // a worker told to exit must be gone by then
 
 int64_t now_ns() {
     timespec ts{};
@@ -67,6 +68,9 @@ struct ProcessExecutor::Worker {
     int sent = 0;
     bool closed = false;        // job pipe closed: it exits after what it has
     bool started_any = false;
+    int64_t spawned_ns = 0;      // when it was started
+    bool stuck_starting = false; // killed: no job started within pool.timeout
+    int64_t closed_ns = 0;       // when its job pipe was closed
     uint32_t timed_out_slot = UINT32_MAX;
     int64_t kill_at_ns = 0;     // SIGKILL deadline after SIGTERM
     std::vector<char> partial;  // bytes of an incomplete answer
@@ -101,6 +105,13 @@ private:
     void handle_answer(Worker &w, uint32_t slot);
     void handle_exit(size_t worker_index);
     void check_timeouts();
+    bool jobs_in_workers() const; // some worker holds a job (it may come back if the worker dies)
+    static void close_jobs(Worker &w) {
+        // No more jobs for it: it exits once it has answered for the ones it has.
+        w.closed = true;
+        w.job_w.reset();
+        w.closed_ns = now_ns();
+    }
     void finish_job(int64_t job, JobRecord record);
     int depth() const;
     void release_slot(uint32_t slot) {
@@ -190,6 +201,8 @@ void ProcessExecutor::Coordinator::start_worker() {
     w->job_w = std::move(jobs.write);
     w->result_r = std::move(answers.read);
     ++workers_started_;
+    w->spawned_ns = now_ns();
+    spdlog::debug("pool: worker {} started ({} live)", w->pid, workers_.size() + 1);
     workers_.push_back(std::move(w));
 }
 
@@ -220,14 +233,12 @@ void ProcessExecutor::Coordinator::dispatch() {
         }
         if (!batch.empty() && !write_all(w.job_w.get(), batch.data(), batch.size())) {
             // The worker is gone; its answers pipe will report the end.
-            w.closed = true;
-            w.job_w.reset();
+            close_jobs(w);
             continue;
         }
         if (max_jobs > 0 && w.sent >= max_jobs) {
             // Recycled: it finishes what it has, exits, and a fresh worker takes over.
-            w.closed = true;
-            w.job_w.reset();
+            close_jobs(w);
         }
     }
 }
@@ -297,6 +308,7 @@ void ProcessExecutor::Coordinator::handle_exit(size_t worker_index) {
     const bool abnormal = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     if (abnormal) ++crashes_;
     bool started_any = w.started_any;
+    const bool stuck_starting = w.stuck_starting;
     // What the worker had: finished results it could not announce, the job it died in,
     // and jobs it never started (back to the front of the queue, in order).
     std::vector<int64_t> unstarted;
@@ -370,10 +382,21 @@ void ProcessExecutor::Coordinator::handle_exit(size_t worker_index) {
     // Reaped: it leaves the list before anything is thrown (kill_workers() must not see it).
     workers_.erase(workers_.begin() + static_cast<std::ptrdiff_t>(worker_index));
     if (!started_any && abnormal) {
-        if (++fruitless_starts_ >= kMaxFruitlessStarts)
+        if (++fruitless_starts_ >= kMaxFruitlessStarts) {
+            if (stuck_starting)
+                throw std::runtime_error("workers keep getting stuck before running any job: none started one within "
+                                         "pool.timeout (" + format_seconds(ctx_.spec.pool.timeout_s) +
+                                         " s); a plugin's stage creation may hang");
             throw std::runtime_error("workers keep dying before running any job (last one " +
                                      describe_wait_status(status) + "); see the workers' messages above, if any");
+        }
     }
+}
+
+bool ProcessExecutor::Coordinator::jobs_in_workers() const {
+    for (const auto &wp : workers_)
+        if (!wp->slots.empty()) return true;
+    return false;
 }
 
 void ProcessExecutor::Coordinator::check_timeouts() {
@@ -388,10 +411,26 @@ void ProcessExecutor::Coordinator::check_timeouts() {
             }
             continue;
         }
+        if (w.closed && w.slots.empty() && now - w.closed_ns > kExitGraceNs) {
+            // Told to exit, owes nothing, and still there (stuck in its start-up, say).
+            ::kill(w.pid, SIGKILL);
+            w.kill_at_ns = INT64_MAX;
+            continue;
+        }
         if (timeout_s <= 0 || w.slots.empty()) continue;
         const uint32_t slot = w.slots.front();
         const ResultSlot &s = buffer_.slot(slot);
-        if (static_cast<SlotState>(s.state.load()) != SlotState::running) continue;
+        const auto state = static_cast<SlotState>(s.state.load());
+        if (!w.started_any && state == SlotState::assigned && double(now - w.spawned_ns) / 1e9 > timeout_s) {
+            // A worker that has not started its first job within pool.timeout is stuck in
+            // its start-up (a plugin's stage creation, say): replace it; its jobs go back.
+            w.stuck_starting = true;
+            spdlog::debug("pool: worker {} started no job within pool.timeout: replaced", w.pid);
+            ::kill(w.pid, SIGKILL);
+            w.kill_at_ns = INT64_MAX;
+            continue;
+        }
+        if (state != SlotState::running) continue;
         if (double(now - s.start_ns) / 1e9 > timeout_s) {
             w.timed_out_slot = slot;
             ::kill(w.pid, SIGTERM);
@@ -415,8 +454,7 @@ void ProcessExecutor::Coordinator::run() {
             stop_deadline_ = now_ns() + kStopGraceNs;
             buffer_.request_stop();
             for (auto &wp : workers_) {
-                wp->closed = true;
-                wp->job_w.reset();
+                close_jobs(*wp);
             }
         }
         if (!stopping_) {
@@ -433,12 +471,12 @@ void ProcessExecutor::Coordinator::run() {
             if (stopping_ || pending_.empty()) break;
             continue;
         }
-        if (pending_.empty() && !stopping_) {
-            // Nothing left to send: let idle workers go.
+        if (pending_.empty() && !stopping_ && !jobs_in_workers()) {
+            // Nothing left to send, and no job out that may come back (a worker that dies
+            // or gets stuck returns its jobs to the queue): let the workers go.
             for (auto &wp : workers_)
                 if (!wp->closed && wp->slots.empty()) {
-                    wp->closed = true;
-                    wp->job_w.reset();
+                    close_jobs(*wp);
                 }
         }
         fds.clear();
