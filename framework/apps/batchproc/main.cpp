@@ -69,7 +69,8 @@ int cmd_run(const RunArgs &args, const Verbosity &v) {
         return kExitOk;
     }
     RunOptions options;
-    options.terminal = ::isatty(STDERR_FILENO) != 0;
+    // The progress line is redrawn in place on stdout when it is a terminal.
+    options.terminal = ::isatty(STDOUT_FILENO) != 0;
     options.progress = !v.quiet;
     RunResult result = execute_run(run, options);
     if (!v.quiet) std::printf("%s\n", format_summary(result.summary).c_str());

@@ -44,7 +44,10 @@ ProgressReporter::~ProgressReporter() {
     }
     wake_.notify_all();
     thread_.join();
-    if (terminal_) std::fprintf(stderr, "\r\033[K");
+    if (terminal_) {
+        std::fprintf(stdout, "\r\033[K");
+        std::fflush(stdout);
+    }
 }
 
 void ProgressReporter::loop() {
@@ -56,8 +59,8 @@ void ProgressReporter::loop() {
         const ProgressCounts c = source_();
         const std::string line = format_line(c.done, c.total, c.failed, elapsed);
         if (terminal_) {
-            std::fprintf(stderr, "\r\033[K%s", line.c_str());
-            std::fflush(stderr);
+            std::fprintf(stdout, "\r\033[K%s", line.c_str());
+            std::fflush(stdout);
         } else {
             spdlog::info("progress: {}", line);
         }

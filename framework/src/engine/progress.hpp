@@ -1,8 +1,7 @@
-// The progress line: on a terminal, a line redrawn a few times a second (done/total,
+// The progress line: when stdout is a terminal, a line redrawn on it a few times a second (done/total,
 // failures, rate, ETA) from the run counters; otherwise a plain log line every few
 // seconds. It runs in its own thread of the coordinator and never touches the workers.
 #pragma once
-
 
 #include <atomic>
 #include <cstdint>
