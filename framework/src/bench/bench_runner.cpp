@@ -2,6 +2,7 @@
 // one warm-up and N timed runs each into scratch output folders, fingerprints of every run
 // compared with the serial reference, then the table and the result files.
 #include "bench/bench.hpp"
+#include "config/text.hpp"
 
 #include "config/spec.hpp"
 #include "engine/executor.hpp"
@@ -101,13 +102,6 @@ public:
 private:
     spdlog::level::level_enum previous_;
 };
-
-std::string trim(const std::string &s) {
-    const size_t a = s.find_first_not_of(" \t");
-    if (a == std::string::npos) return "";
-    const size_t b = s.find_last_not_of(" \t");
-    return s.substr(a, b - a + 1);
-}
 
 // Trimmed, without empties and duplicates, in the given order.
 std::vector<std::string> clean_list(const std::vector<std::string> &items) {

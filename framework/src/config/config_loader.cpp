@@ -1,4 +1,5 @@
 #include "config/config_loader.hpp"
+#include "config/text.hpp"
 
 #include "config/suggest.hpp"
 #include "config/units.hpp"
@@ -31,18 +32,6 @@ std::string join(const std::vector<std::string> &words, const char *sep = ", ") 
     std::string out;
     for (const std::string &w : words) out += (out.empty() ? "" : sep) + w;
     return out;
-}
-
-std::string lower(std::string s) {
-    for (char &c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
-
-std::string trim(const std::string &s) {
-    size_t b = 0, e = s.size();
-    while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-    while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-    return s.substr(b, e - b);
 }
 
 // Strict decimal integer: the whole text, an optional sign, nothing else.
@@ -317,7 +306,7 @@ std::vector<Entry> Validator::mapping(const Value &v, const std::vector<std::str
 }
 
 bool Validator::boolean(const Value &v) const {
-    const std::string text = lower(scalar(v, "true or false"));
+    const std::string text = lower_ascii(scalar(v, "true or false"));
     if (text == "true" || text == "yes" || text == "on") return true;
     if (text == "false" || text == "no" || text == "off") return false;
     fail(v.mark, v.key, "must be true or false, got " + describe(v.node));
@@ -500,7 +489,7 @@ void Validator::pool(const Entry &e, PoolSpec &pool) const {
             const char *expected = "a positive whole number or \"auto\"";
             const std::string text = trim(scalar(v, expected));
             int64_t n = 0;
-            if (lower(text) == "auto") pool.workers = 0;
+            if (lower_ascii(text) == "auto") pool.workers = 0;
             else if (parse_int64(text, n) && n >= 1 && n <= int_max) pool.workers = static_cast<int>(n);
             else fail(v.mark, v.key, std::string("must be ") + expected + ", got " + describe(v.node));
         } else if (x.name == "threads_per_worker") {

@@ -1,4 +1,5 @@
 #include "config/units.hpp"
+#include "config/text.hpp"
 
 #include <cctype>
 #include <cmath>
@@ -34,18 +35,6 @@ bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_alpha(char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; }
 bool is_space(char c) { return c == ' ' || c == '\t'; }
 
-std::string lower(std::string s) {
-    for (char &c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
-
-std::string trim(const std::string &s) {
-    size_t b = 0, e = s.size();
-    while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-    while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-    return s.substr(b, e - b);
-}
-
 // Reads digits[.digits] at `pos`; false when there is no digit at all.
 bool read_decimal(const std::string &s, size_t &pos, Decimal &out) {
     out = Decimal{};
@@ -74,7 +63,7 @@ bool read_decimal(const std::string &s, size_t &pos, Decimal &out) {
 std::string read_word(const std::string &s, size_t &pos) {
     const size_t start = pos;
     while (pos < s.size() && is_alpha(s[pos])) ++pos;
-    return lower(s.substr(start, pos - start));
+    return lower_ascii(s.substr(start, pos - start));
 }
 
 void skip_spaces(const std::string &s, size_t &pos) {

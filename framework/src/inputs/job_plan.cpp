@@ -1,4 +1,5 @@
 #include "inputs/job_plan.hpp"
+#include "config/text.hpp"
 
 #include "config/suggest.hpp"
 
@@ -129,12 +130,6 @@ std::string expand(const std::vector<Piece> &pieces, const OutputNameFields &f) 
     // "{stem}/{rel_dir}" at the root: no trailing '/'.
     if (after_empty && !out.empty() && out.back() == '/') out.pop_back();
     return out;
-}
-
-std::string lower_ascii(std::string s) {
-    for (char &c : s)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return s;
 }
 
 std::string clean_ext(const std::string &ext) {
