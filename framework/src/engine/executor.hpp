@@ -22,7 +22,7 @@ struct ExecutionContext {
     const PipelinePlan &plan;
     const std::vector<PlannedJob> &jobs;
     std::vector<JobRecord> &records;          // one per job, same order; executors fill them
-    RunCounters &counters;
+    RunCounters &counters;                    // serial and threads update it (progress)
     const std::atomic<int> &stop_requested;   // >0: hand out no more jobs (SIGINT/SIGTERM)
     std::function<void(const PlannedJob &, const JobRecord &)> on_finished; // may be empty
 };
@@ -39,7 +39,7 @@ public:
     // Counts for the progress line, from wherever the executor keeps them live (the process
     // pool: its shared counters). Called from the progress thread.
     virtual ProgressCounts progress(const ExecutionContext &ctx) const {
-        return {ctx.counters.done.load(), ctx.counters.total.load(), ctx.counters.failed.load()};
+        return {ctx.counters.done.load(), ctx.jobs.size(), ctx.counters.failed.load()};
     }
     // Executor-specific figures for the report's summary (null when none).
     virtual nlohmann::ordered_json details() const { return nullptr; }

@@ -73,7 +73,6 @@ RunResult execute_run(PreparedRun &run, const RunOptions &options) {
 
     result.records.assign(run.jobs.size(), JobRecord{});
     RunCounters counters;
-    counters.total = run.jobs.size();
     std::unique_ptr<Executor> executor = make_executor(spec.pool);
     InterruptGuard interrupts;
 

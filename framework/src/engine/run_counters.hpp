@@ -1,4 +1,5 @@
-// Live counts of a run, read by the progress line while executors update them.
+// Live counts of an in-process run (serial, threads), read by the progress line while the
+// executors update them. The process pool keeps its own in shared memory.
 #pragma once
 
 #include "engine/job_record.hpp"
@@ -9,20 +10,11 @@
 namespace batchproc {
 
 struct RunCounters {
-    std::atomic<uint64_t> total{0};
-    std::atomic<uint64_t> done{0}; // finished in any status
-    std::atomic<uint64_t> ok{0};
-    std::atomic<uint64_t> failed{0};  // failed + timeout + crashed
-    std::atomic<uint64_t> retried{0};
-    std::atomic<uint64_t> in_flight{0};
-    std::atomic<uint64_t> bytes_in{0};
-    std::atomic<uint64_t> bytes_out{0};
+    std::atomic<uint64_t> done{0};   // finished in any status
+    std::atomic<uint64_t> failed{0}; // failed + timeout + crashed
 
     void count(const JobRecord &r) {
-        bytes_in += r.bytes_in;
-        bytes_out += r.bytes_out;
-        if (r.status == JobStatus::ok) ++ok;
-        else if (r.status != JobStatus::skipped) ++failed;
+        if (r.status != JobStatus::ok && r.status != JobStatus::skipped) ++failed;
         ++done;
     }
 };

@@ -8,9 +8,7 @@ void SerialExecutor::execute(ExecutionContext &ctx) {
     JobRunner runner(ctx.spec, ctx.plan);
     for (size_t i = 0; i < ctx.jobs.size(); ++i) {
         if (ctx.stop_requested.load() > 0) break;
-        ++ctx.counters.in_flight;
         ctx.records[i] = runner.run(ctx.jobs[i]);
-        --ctx.counters.in_flight;
         ctx.counters.count(ctx.records[i]);
         if (ctx.on_finished) ctx.on_finished(ctx.jobs[i], ctx.records[i]);
     }

@@ -32,9 +32,7 @@ void ThreadExecutor::execute(ExecutionContext &ctx) {
                 if (!runner) runner = std::make_unique<JobRunner>(ctx.spec, ctx.plan);
                 for (size_t i = range.begin(); i != range.end(); ++i) {
                     if (ctx.stop_requested.load() > 0) return;
-                    ++ctx.counters.in_flight;
                     ctx.records[i] = runner->run(ctx.jobs[i]);
-                    --ctx.counters.in_flight;
                     ctx.counters.count(ctx.records[i]);
                     if (ctx.on_finished) {
                         std::lock_guard<std::mutex> lock(finished_mutex);

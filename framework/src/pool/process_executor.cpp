@@ -246,7 +246,6 @@ void ProcessExecutor::Coordinator::dispatch() {
 void ProcessExecutor::Coordinator::finish_job(int64_t job, JobRecord record) {
     const size_t i = static_cast<size_t>(job);
     ctx_.records[i] = std::move(record);
-    ctx_.counters.count(ctx_.records[i]);
     ++finished_;
     job_ms_sum_ += ctx_.records[i].ms;
     ++job_ms_count_;
@@ -344,7 +343,6 @@ void ProcessExecutor::Coordinator::handle_exit(size_t worker_index) {
                     --c.in_flight;
                     ++c.retried;
                 });
-                ++ctx_.counters.retried;
                 spdlog::warn("{}: worker {} {} ({}); retrying (attempt {} of {})", ctx_.jobs[size_t(job)].display, w.pid,
                              timed_out ? "timed out" : "crashed", describe_wait_status(status), attempts + 1,
                              ctx_.spec.pool.retries + 1);
