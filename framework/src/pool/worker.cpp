@@ -1,5 +1,6 @@
 #include "pool/worker.hpp"
 
+#include "config/units.hpp"
 #include "engine/interrupt.hpp"
 #include "engine/job_runner.hpp"
 #include "io/atomic_file.hpp"
@@ -49,13 +50,6 @@ bool looks_like_out_of_memory(const std::string &error) {
     return error.find("bad_alloc") != std::string::npos || error.find("Insufficient memory") != std::string::npos ||
            error.find("Failed to allocate") != std::string::npos || error.find("out of memory") != std::string::npos ||
            error.find("Cannot allocate memory") != std::string::npos;
-}
-
-std::string format_bytes(uint64_t bytes) {
-    char buf[64];
-    if (bytes >= (1ull << 30)) std::snprintf(buf, sizeof buf, "%.1f GiB", double(bytes) / double(1ull << 30));
-    else std::snprintf(buf, sizeof buf, "%.0f MiB", double(bytes) / double(1ull << 20));
-    return buf;
 }
 
 } // namespace
@@ -134,7 +128,7 @@ int worker_loop(const RunSpec &spec, const PipelinePlan &plan, ResultBuffer &buf
             job.output = msg.output;
             JobRecord record = runner.run(job);
             if (record.status == JobStatus::failed && max_memory > 0 && looks_like_out_of_memory(record.error)) {
-                record.error = "out of memory: the job needed more than pool.max_memory (" + format_bytes(max_memory) +
+                record.error = "out of memory: the job needed more than pool.max_memory (" + format_size(max_memory) +
                                ") in its worker (" + record.error + ")";
                 recycle = true; // a fresh worker after an allocation failure
             }
@@ -179,7 +173,7 @@ int run_worker(const RunSpec &spec, const PipelinePlan &plan, ResultBuffer &buff
     try {
         if (spec.pool.max_memory > 0 && looks_like_out_of_memory(what))
             std::snprintf(hint, sizeof hint, " (the worker is limited by pool.max_memory to %s above its start-up size)",
-                          format_bytes(spec.pool.max_memory).c_str());
+                          format_size(spec.pool.max_memory).c_str());
     } catch (...) {
     }
     std::fprintf(stderr, "batchproc worker %ld: %s%s\n", static_cast<long>(getpid()), what, hint);
