@@ -387,6 +387,35 @@ TEST(Config, InputNeedsExactlyOneOfPathsAndGenerate) {
     const ConfigError scalar = error_of("input:\n  generate: 8\npipeline: [{a: }]\n");
     EXPECT_ERROR_AT(scalar, 2, 13, "input.generate");
     EXPECT_CONTAINS(scalar.message(), "must be a mapping");
+
+    // 10^12 jobs would be terabytes of plan before the first job: a config error, not bad_alloc.
+    const ConfigError huge = error_of("input:\n  generate: {count: 1000000000000}\npipeline: [{a: }]\n");
+    EXPECT_ERROR_AT(huge, 2, 21, "input.generate.count");
+    EXPECT_CONTAINS(huge.message(), "at most 10000000, got 1000000000000");
+    EXPECT_EQ(*load("input:\n  generate: {count: 10000000}\npipeline: [{a: }]\n").input.generate_count, 10000000);
+}
+
+// yaml-cpp's map iterator hands out a temporary proxy: the loader once kept references to its
+// key and value past the statement (stack-use-after-scope under AddressSanitizer, and a wrong
+// key or a crash with another compiler or inlining). Every key of a long mapping must arrive
+// under its own name with its own value and mark.
+TEST(Config, EveryKeyOfAMappingKeepsItsOwnNameValueAndMark) {
+    const RunSpec s = load("input:\n  paths: [a, b]\n  recursive: false\n  include: [\"*.png\"]\n"
+                           "  exclude: [\"skip*\"]\n  max_pixels: 12M\n  damaged: warn\n"
+                           "pool:\n  mode: threads\n  workers: 3\n  retries: 4\n  timeout: 7s\n"
+                           "pipeline: [{a: }]\n");
+    EXPECT_EQ(s.input.paths.size(), 2u);
+    EXPECT_FALSE(s.input.recursive);
+    EXPECT_EQ(s.input.include, std::vector<std::string>{"*.png"});
+    EXPECT_EQ(s.input.exclude, std::vector<std::string>{"skip*"});
+    EXPECT_EQ(s.pool.workers, 3);
+    EXPECT_EQ(s.pool.retries, 4);
+    EXPECT_EQ(s.pool.mode, batchproc::PoolMode::threads);
+    EXPECT_DOUBLE_EQ(s.pool.timeout_s, 7.0);
+    EXPECT_EQ(s.input.decode.max_pixels, 12000000u);
+    const ConfigError e = error_of("pool:\n  mode: serial\n  workers: 2\n  retries: 1\n  bogus: 1\n"
+                                   "input: {paths: [a]}\npipeline: [{a: }]\n");
+    EXPECT_ERROR_AT(e, 5, 3, "pool.bogus");
 }
 
 TEST(Config, BadPathItemsNameTheirIndex) {

@@ -286,8 +286,10 @@ std::vector<Entry> Validator::mapping(const Value &v, const std::vector<std::str
     if (!v.node.IsMap())
         fail(v.mark, v.key, "must be a mapping of keys (" + join(allowed) + "), got " + describe(v.node));
     for (auto it = v.node.begin(); it != v.node.end(); ++it) {
-        const YAML::Node &k = it->first;
-        const YAML::Node &val = it->second;
+        // By value: the iterator hands out a temporary proxy, so a reference to its members
+        // would dangle after this statement. A Node copy only shares the underlying data.
+        const YAML::Node k = it->first;
+        const YAML::Node val = it->second;
         if (!k.IsScalar()) fail(mark_at(k, v.key), v.key, "a key must be a name, got " + describe(k));
         const std::string name = k.Scalar();
         const std::string key = child(v.key, name);
@@ -410,7 +412,7 @@ void Validator::input(const Entry *e, const SourceMark &root_mark, InputSpec &in
         if (count == nullptr)
             fail(generate->key_mark, generate->value.key + ".count",
                  "is missing: how many jobs to generate, e.g. generate: {count: 8}");
-        in.generate_count = integer(count->value, 0, std::numeric_limits<int64_t>::max());
+        in.generate_count = integer(count->value, 0, kMaxGeneratedJobs);
     }
     for (const Entry &x : entries) {
         if (x.name == "include" || x.name == "exclude") {

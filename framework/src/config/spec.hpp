@@ -67,12 +67,16 @@ struct DecodeOptions {
     bool shrink_on_load = true;                // input.shrink_on_load
 };
 
+// The most jobs input.generate.count may ask for: each planned job holds its paths and a
+// report entry in memory, so 10^12 would ask for terabytes before the first job ran.
+inline constexpr int64_t kMaxGeneratedJobs = 10'000'000;
+
 struct InputSpec {
     std::vector<std::filesystem::path> paths; // absolute (resolved against the config's folder)
     std::vector<std::string> include;         // empty = every format the decoder reads
     std::vector<std::string> exclude;
     bool recursive = true;
-    std::optional<int64_t> generate_count;    // input.generate.count: jobs that read no file
+    std::optional<int64_t> generate_count;    // input.generate.count: jobs that read no file, <= kMaxGeneratedJobs
     DecodeOptions decode;
     SourceMark mark; // of the input section
 };
