@@ -148,7 +148,7 @@ std::vector<std::string> row_overrides(const BenchOptions &o, const BenchRow &ro
 
 bool write_result(const std::string &path, const std::string &text, const char *what) {
     try {
-        write_file_atomically(fs::absolute(path), text.data(), text.size(), true);
+        write_file_atomically(fs::absolute(path), text.data(), text.size(), WriteOptions{});
         std::printf("%s: %s\n", what, path.c_str());
         return true;
     } catch (const std::exception &e) {

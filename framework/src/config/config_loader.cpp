@@ -1,4 +1,5 @@
 #include "config/config_loader.hpp"
+#include "io/path_safety.hpp"
 #include "config/text.hpp"
 
 #include "config/suggest.hpp"
@@ -210,7 +211,7 @@ const std::vector<std::string> kTopKeys = {"plugins", "plugin_path", "input", "o
 const std::vector<std::string> kInputKeys = {"paths",       "include",          "exclude", "recursive",     "generate",
                                              "exif_orientation", "max_pixels", "damaged", "shrink_on_load"};
 const std::vector<std::string> kGenerateKeys = {"count"};
-const std::vector<std::string> kOutputKeys = {"dir", "name", "overwrite"};
+const std::vector<std::string> kOutputKeys = {"dir", "name", "overwrite", "durable"};
 const std::vector<std::string> kPoolKeys = {"mode",    "workers",    "start_method",        "threads_per_worker", "timeout",
                                             "retries", "max_memory", "max_jobs_per_worker", "oversubscribe"};
 const std::vector<std::string> kPlaceholders = {"stem", "name", "ext", "rel_dir", "index"};
@@ -364,11 +365,8 @@ fs::path Validator::resolve(const std::string &text, bool from_cwd) const {
         if (const char *home = std::getenv("HOME"); home != nullptr && *home != '\0')
             p = fs::path(home) / text.substr(text.size() > 1 ? 2 : 1);
     }
-    if (!p.is_absolute()) p = (from_cwd ? cwd_ : base_) / p;
-    p = p.lexically_normal();
     // "photos/" and "photos" are one folder; a trailing separator would leak into relative names.
-    if (!p.has_filename() && p != p.root_path()) p = p.parent_path();
-    return p;
+    return normal_absolute(p, from_cwd ? cwd_ : base_);
 }
 
 fs::path Validator::path(const Value &v) const {
@@ -475,6 +473,7 @@ void Validator::output(const Entry &e, OutputSpec &out) const {
         name_template(name->value);
     }
     if (const Entry *overwrite = find(entries, "overwrite")) out.overwrite = boolean(overwrite->value);
+    if (const Entry *durable = find(entries, "durable")) out.durable = boolean(durable->value);
 }
 
 void Validator::pool(const Entry &e, PoolSpec &pool) const {
@@ -617,7 +616,7 @@ RunSpec load_config_text(const std::string &yaml, const fs::path &file, const st
     }
 
     RunSpec spec;
-    spec.config_path = fs::absolute(file).lexically_normal();
+    spec.config_path = normal_absolute(file);
     spec.base_dir = spec.config_path.parent_path();
     std::vector<std::string> set_keys;
     for (const Override &o : parsed) set_keys.push_back(o.canonical);

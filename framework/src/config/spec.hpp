@@ -85,6 +85,7 @@ struct OutputSpec {
     std::filesystem::path dir; // absolute; empty when the config has no output section
     std::string name = "{rel_dir}/{stem}.{ext}";
     bool overwrite = true;
+    bool durable = true;       // fsync each output (and its folder) around the rename; also the report
     SourceMark name_mark;
     SourceMark mark;
 };

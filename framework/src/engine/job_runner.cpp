@@ -3,6 +3,7 @@
 #include "codec/image_decoder.hpp"
 #include "codec/image_header.hpp"
 #include "io/atomic_file.hpp"
+#include "io/path_safety.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -80,10 +81,13 @@ JobRecord JobRunner::run(const PlannedJob &job) {
             }
         }
         if (!job.output.empty()) {
-            const bool overwrite = spec_.output.overwrite;
+            WriteOptions options;
+            options.overwrite = spec_.output.overwrite;
+            options.durable = spec_.output.durable;
+            options.root = normal_absolute(spec_.output.dir);
             const std::filesystem::path output = job.output;
-            ctx.set_output_writer([output, overwrite](const void *data, size_t size) {
-                write_file_atomically(output, data, size, overwrite);
+            ctx.set_output_writer([output, options](const void *data, size_t size) {
+                write_file_atomically(output, data, size, options);
             });
         }
         auto &stages = pipeline_.stages();

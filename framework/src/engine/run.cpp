@@ -6,6 +6,7 @@
 #include "engine/progress.hpp"
 #include "inputs/input_scan.hpp"
 #include "io/atomic_file.hpp"
+#include "io/path_safety.hpp"
 
 #include <opencv2/core.hpp>
 #include <spdlog/spdlog.h>
@@ -27,13 +28,9 @@ PreparedRun prepare_run(const std::filesystem::path &config, const std::vector<s
     if (run.plan.writes_output && !run.spec.output.dir.empty()) {
         // An output folder inside an input folder must not feed the last run's outputs
         // back in as inputs.
-        const std::filesystem::path out = std::filesystem::absolute(run.spec.output.dir).lexically_normal();
+        const std::filesystem::path out = normal_absolute(run.spec.output.dir);
         const size_t before = files.size();
-        files.erase(std::remove_if(files.begin(), files.end(),
-                                   [&](const InputFile &f) {
-                                       const auto rel = f.path.lexically_relative(out);
-                                       return !rel.empty() && *rel.begin() != "..";
-                                   }),
+        files.erase(std::remove_if(files.begin(), files.end(), [&](const InputFile &f) { return is_within(f.path, out); }),
                     files.end());
         if (files.size() != before)
             spdlog::info("{} file(s) under output.dir {} are not taken as inputs", before - files.size(), out.string());
@@ -102,7 +99,9 @@ RunResult execute_run(PreparedRun &run, const RunOptions &options) {
     if (options.write_report && spec.report) {
         const std::string text = build_report(spec, run.jobs, result.records, result.summary).dump(2) + "\n";
         try {
-            write_file_atomically(*spec.report, text.data(), text.size(), true);
+            WriteOptions how;
+            how.durable = spec.output.durable;
+            write_file_atomically(*spec.report, text.data(), text.size(), how);
         } catch (const std::exception &e) {
             spdlog::error("cannot write the report: {}", e.what());
             result.exit_code = 3;

@@ -2,6 +2,7 @@
 
 #include "inputs/glob.hpp"
 #include "inputs/image_formats.hpp"
+#include "io/path_safety.hpp"
 
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -27,14 +28,6 @@ struct Found {
     FileId id;
 };
 
-fs::path normalise_root(const fs::path &p) {
-    fs::path out = fs::absolute(p).lexically_normal();
-    // "images/" normalises to "images/"; drop the empty last element so that the root is the
-    // folder itself (and compares equal to the same folder named without the slash).
-    if (!out.has_filename() && out.has_relative_path()) out = out.parent_path();
-    return out;
-}
-
 class Walker {
 public:
     explicit Walker(const InputSpec &spec) : spec_(spec) {}
@@ -44,7 +37,7 @@ public:
         std::set<FileId> taken; // real files already in the result
         for (size_t i = 0; i < spec_.paths.size(); ++i) {
             const std::string key = "input.paths[" + std::to_string(i) + "]";
-            const fs::path root = normalise_root(spec_.paths[i]);
+            const fs::path root = normal_absolute(spec_.paths[i]);
             std::vector<Found> found;
             struct stat st {};
             if (::stat(root.c_str(), &st) != 0) {
@@ -75,7 +68,8 @@ public:
             }
             for (Found &f : found) {
                 if (!taken.insert(f.id).second) continue;
-                result.push_back({std::move(f.path), root, std::move(f.rel_dir)});
+                result.push_back({std::move(f.path), root, std::move(f.rel_dir), static_cast<uint64_t>(f.id.first),
+                                  static_cast<uint64_t>(f.id.second)});
             }
         }
         return result;

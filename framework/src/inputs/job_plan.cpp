@@ -2,8 +2,10 @@
 #include "config/text.hpp"
 
 #include "config/suggest.hpp"
+#include "io/path_safety.hpp"
 
 #include <algorithm>
+#include <set>
 #include <unordered_map>
 #include <utility>
 
@@ -136,12 +138,6 @@ std::string clean_ext(const std::string &ext) {
     return lower_ascii(!ext.empty() && ext.front() == '.' ? ext.substr(1) : ext);
 }
 
-fs::path normal_absolute(const fs::path &p) {
-    fs::path out = fs::absolute(p).lexically_normal();
-    if (!out.has_filename() && out.has_relative_path()) out = out.parent_path();
-    return out;
-}
-
 } // namespace
 
 std::string display_path(const fs::path &p, const fs::path &base) {
@@ -160,6 +156,47 @@ fs::path display_base(const RunSpec &spec) {
 std::string expand_output_name(const std::string &tmpl, const OutputNameFields &fields) {
     return expand(parse_name(tmpl, SourceMark{}), fields);
 }
+
+namespace {
+
+// What the lexical checks cannot see: symbolic links. A folder inside output.dir that is a
+// link could send outputs anywhere, and an output path that reaches an input through a link
+// (output.dir a link to the input folder, say) would replace it.
+void check_outputs_after_links(const RunSpec &spec, const std::vector<PlannedJob> &jobs,
+                               const std::vector<InputFile> &files, const fs::path &out_dir) {
+    const SourceMark dir_mark = spec.output.mark.file.empty() ? SourceMark{spec.config_path.string(), 0, 0}
+                                                              : spec.output.mark;
+    const fs::path base = display_base(spec);
+    std::set<fs::path> folders_checked;
+    for (const PlannedJob &job : jobs) {
+        const fs::path folder = job.output.parent_path();
+        if (!folders_checked.insert(folder).second) continue;
+        if (const auto link = first_link_below(out_dir, folder))
+            throw ConfigError(dir_mark, "output.dir",
+                              "the output of " + in_quotes(job.display) + " would go through " +
+                                  in_quotes(display_path(*link, base)) + ", a symbolic link to " +
+                                  in_quotes(resolve_links(*link).string()) +
+                                  "; outputs are written only into real folders inside output.dir (output.dir "
+                                  "itself may be a link): replace the link with a folder");
+    }
+    std::unordered_map<FileId, size_t, FileIdHash> input_of;
+    for (size_t k = 0; k < files.size(); ++k)
+        if (files[k].ino != 0) input_of.emplace(FileId{files[k].dev, files[k].ino}, k);
+    if (input_of.empty()) return;
+    for (const PlannedJob &job : jobs) {
+        const std::optional<FileId> id = file_id(job.output);
+        if (!id) continue;
+        const auto in = input_of.find(*id);
+        if (in == input_of.end()) continue;
+        throw ConfigError(spec.output.name_mark, "output.name",
+                          "the output of " + in_quotes(job.display) + ", " + in_quotes(display_path(job.output, base)) +
+                              ", is the input file " + in_quotes(jobs[in->second].display) +
+                              " (the same file through a symbolic link or another name); writing it would destroy "
+                              "that input: choose another output.dir or output.name");
+    }
+}
+
+} // namespace
 
 std::vector<PlannedJob> plan_jobs(const RunSpec &spec, const std::vector<InputFile> &files, bool writes_output,
                                   const std::optional<std::string> &output_ext) {
@@ -257,6 +294,7 @@ std::vector<PlannedJob> plan_jobs(const RunSpec &spec, const std::vector<InputFi
         message += "; put {rel_dir}, {name} or {index} in output.name to tell them apart";
         throw name_error(mark, message);
     }
+    check_outputs_after_links(spec, jobs, spec.input.generate_count ? std::vector<InputFile>{} : files, out_dir);
     return jobs;
 }
 

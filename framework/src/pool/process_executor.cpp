@@ -370,7 +370,7 @@ void ProcessExecutor::Coordinator::handle_exit(size_t worker_index) {
             }
             // A dead worker may leave its temporary output behind; it never has the final name.
             const PlannedJob &pj = ctx_.jobs[static_cast<size_t>(job)];
-            if (!pj.output.empty()) ::unlink(temp_path_for(pj.output, w.pid).c_str());
+            if (!pj.output.empty()) remove_temp_files_of(pj.output, w.pid);
         } else {
             unstarted.push_back(job);
         }
