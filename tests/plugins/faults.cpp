@@ -26,7 +26,8 @@
 //              running a given job.
 //
 // Stage `mark`: harmless; records deterministic metrics (index, input name, and for image
-// jobs the image's size and pixel sum) so that outputs of different modes can be compared.
+// jobs the image's size and pixel sum) so that outputs of different modes can be compared;
+// `pad_bytes` adds a metric that big (results larger than a result slot).
 #include <batchproc/plugin.hpp>
 
 #include <fcntl.h>
@@ -107,6 +108,12 @@ void write_small_file(const std::string &path, const std::string &text) {
 }
 
 [[noreturn]] void do_segfault() {
+#if defined(__SANITIZE_ADDRESS__)
+    // AddressSanitizer catches SIGSEGV to print a report and then exits with status 1; the
+    // tests inject a crash and expect the process to die of the signal, as it does in the
+    // plain build.
+    ::signal(SIGSEGV, SIG_DFL);
+#endif
     // An address the compiler cannot see is null, written through a volatile pointer: a
     // real SIGSEGV, not a trap instruction the optimiser put in its place.
     volatile uintptr_t address = 16;
@@ -223,10 +230,12 @@ public:
     static constexpr uint32_t flags = 0;
 
     batchproc::StringParam tag{this, "tag", "mark", "recorded as the metric `tag`"};
+    batchproc::IntParam pad_bytes{this, "pad_bytes", 0, "also record a metric `pad` of this many bytes", {0, 1 << 24}};
 
     void process(batchproc::Job &job) override {
         const int64_t index = job.index();
         job.metric("tag", tag.value());
+        if (pad_bytes.value() > 0) job.metric("pad", std::string(static_cast<size_t>(pad_bytes.value()), 'p'));
         job.metric("index", index);
         job.metric("name", base_name(job.input_path()));
         // A value that depends on the job only, never on the process that ran it.

@@ -74,7 +74,7 @@ TEST(ResultBuffer, SlotsRoundTripAJobRecord) {
     r.stage_ms = {{"resize", 1.5}, {"save", 2.5}};
     ResultSlot &slot = buffer.slot(1);
     slot.attempts = 2;
-    ResultBuffer::store(slot, r);
+    EXPECT_EQ(ResultBuffer::store(slot, r), "") << "a small record stays inline";
     const JobRecord back = ResultBuffer::load(slot);
     EXPECT_EQ(back.status, JobStatus::failed);
     EXPECT_EQ(back.error, r.error);
@@ -88,6 +88,56 @@ TEST(ResultBuffer, SlotsRoundTripAJobRecord) {
     ASSERT_EQ(back.stage_ms.size(), 2u);
     EXPECT_EQ(back.stage_ms[1].stage, "save");
     EXPECT_DOUBLE_EQ(back.stage_ms[1].ms, 2.5);
+}
+
+// Metrics over 2 KiB once became {"truncated": true}, errors were cut at 1 KiB (inside a
+// character, at times) and stage timings past the 16th were dropped.
+TEST(ResultBuffer, BigTextsOverflowWholeAndComeBackExactly) {
+    ResultBuffer buffer = ResultBuffer::create(1);
+    JobRecord r;
+    r.status = JobStatus::ok;
+    r.error = std::string(3000, 'e') + "\xc3\xa9"; // ends with a two-byte character
+    r.metrics_json = "{\"blob\":\"" + std::string(100000, 'x') + "\"}";
+    for (int i = 0; i < 40; ++i) r.stage_ms.push_back({"stage" + std::to_string(i), i * 0.5});
+    r.warnings = {std::string(5000, 'w')};
+    ResultSlot &slot = buffer.slot(0);
+    const std::string overflow = ResultBuffer::store(slot, r);
+    ASSERT_FALSE(overflow.empty());
+    const JobRecord back = ResultBuffer::load(slot, &overflow);
+    EXPECT_EQ(back.status, JobStatus::ok);
+    EXPECT_EQ(back.error, r.error);
+    EXPECT_EQ(back.metrics_json, r.metrics_json);
+    EXPECT_EQ(back.warnings, r.warnings);
+    ASSERT_EQ(back.stage_ms.size(), 40u);
+    EXPECT_EQ(back.stage_ms[39].stage, "stage39");
+    EXPECT_DOUBLE_EQ(back.stage_ms[39].ms, 19.5);
+}
+
+TEST(ResultBuffer, ADoneSlotWhoseTextsNeverArrivedIsAFailureSayingSo) {
+    ResultBuffer buffer = ResultBuffer::create(1);
+    JobRecord r;
+    r.status = JobStatus::ok;
+    r.metrics_json = "{\"blob\":\"" + std::string(10000, 'x') + "\"}";
+    ResultSlot &slot = buffer.slot(0);
+    const std::string overflow = ResultBuffer::store(slot, r);
+    ASSERT_FALSE(overflow.empty());
+    const JobRecord lost = ResultBuffer::load(slot, nullptr);
+    EXPECT_EQ(lost.status, JobStatus::failed);
+    EXPECT_NE(lost.error.find("before it could report"), std::string::npos) << lost.error;
+    const std::string cut = overflow.substr(0, overflow.size() - 1);
+    EXPECT_EQ(ResultBuffer::load(slot, &cut).status, JobStatus::failed);
+}
+
+TEST(ResultBuffer, MalformedTextsRecordsAreRejected) {
+    JobRecord r;
+    r.error = "x";
+    r.stage_ms = {{"s", 1}};
+    const std::string good = encode_texts(r);
+    JobRecord back;
+    EXPECT_TRUE(decode_texts(good, back));
+    EXPECT_FALSE(decode_texts(good.substr(0, good.size() - 3), back));
+    EXPECT_FALSE(decode_texts(good + "z", back));
+    EXPECT_FALSE(decode_texts(std::string("\xff\xff\xff\xff"), back));
 }
 
 TEST(ResultBuffer, WorkersSeeTheStopRequest) {

@@ -2,6 +2,7 @@
 
 #include "codec/image_decoder.hpp"
 #include "codec/image_header.hpp"
+#include "engine/utf8_text.hpp"
 #include "io/atomic_file.hpp"
 #include "io/path_safety.hpp"
 
@@ -119,6 +120,7 @@ JobRecord JobRunner::run(const PlannedJob &job) {
         if (!m.contains("width")) m["width"] = ctx.image().cols;
         if (!m.contains("height")) m["height"] = ctx.image().rows;
     }
+    make_json_text_valid(ctx.metrics()); // a stage may put a file name in a metric
     record.metrics_json = ctx.metrics().dump();
     record.warnings = std::move(ctx.warnings());
     record.bytes_out = ctx.bytes_out();

@@ -1,5 +1,7 @@
 #include "engine/report.hpp"
 
+#include "engine/utf8_text.hpp"
+
 #include <cstdio>
 #include <map>
 
@@ -52,17 +54,26 @@ nlohmann::ordered_json build_report(const RunSpec &spec, const std::vector<Plann
         summary["slowest_stage"] = {{"name", s.slowest_stage}, {"ms_total", s.slowest_stage_ms}};
     if (!s.details.is_null()) summary["pool"] = s.details;
 
+    // A path that is not UTF-8 shows with its odd bytes as \xNN, and its exact bytes go
+    // beside it in base64 ("input_bytes"), for a tool that must find the file.
+    const auto put_path = [](nlohmann::ordered_json &j, const char *key, const std::string &path) {
+        if (is_valid_utf8(path)) {
+            j[key] = path;
+        } else {
+            j[key] = escape_invalid_utf8(path);
+            j[std::string(key) + "_bytes"] = base64(path);
+        }
+    };
     nlohmann::ordered_json list = nlohmann::ordered_json::array();
     for (size_t i = 0; i < jobs.size(); ++i) {
         const PlannedJob &job = jobs[i];
         const JobRecord &r = records[i];
         nlohmann::ordered_json j;
-        j["input"] = job.display;
-        j["output"] = job.output.empty() || r.status != JobStatus::ok
-                          ? nlohmann::ordered_json(nullptr)
-                          : nlohmann::ordered_json(display_path(job.output, display_base(spec)));
+        put_path(j, "input", job.display);
+        if (job.output.empty() || r.status != JobStatus::ok) j["output"] = nullptr;
+        else put_path(j, "output", display_path(job.output, display_base(spec)));
         j["status"] = to_string(r.status);
-        j["error"] = r.error.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.error);
+        j["error"] = r.error.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(escape_invalid_utf8(r.error));
         j["attempts"] = r.attempts;
         j["worker_pid"] = r.worker_pid == 0 ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.worker_pid);
         j["ms"] = r.ms;
@@ -74,6 +85,9 @@ nlohmann::ordered_json build_report(const RunSpec &spec, const std::vector<Plann
     nlohmann::ordered_json report;
     report["summary"] = std::move(summary);
     report["jobs"] = std::move(list);
+    // Whatever a plugin or the system put in a text (a warning naming a file, a pool
+    // detail), the report can always be written.
+    make_json_text_valid(report);
     return report;
 }
 

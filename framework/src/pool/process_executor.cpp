@@ -86,6 +86,7 @@ public:
         : self_(self), ctx_(ctx), buffer_(self.buffer_), attempts_(ctx.jobs.size(), 0) {
         for (uint32_t s = buffer_.slot_count(); s-- > 0;) free_slots_.push_back(s);
         slot_job_.assign(buffer_.slot_count(), -1);
+        overflow_.resize(buffer_.slot_count());
         for (size_t i = 0; i < ctx.jobs.size(); ++i) pending_.push_back(static_cast<int64_t>(i));
         target_ = std::min<int>(self.workers_, static_cast<int>(std::max<size_t>(ctx.jobs.size(), 1)));
     }
@@ -116,6 +117,7 @@ private:
     int depth() const;
     void release_slot(uint32_t slot) {
         slot_job_[slot] = -1;
+        overflow_[slot].reset();
         buffer_.slot(slot).state.store(static_cast<int32_t>(SlotState::free));
         free_slots_.push_back(slot);
     }
@@ -127,6 +129,7 @@ private:
     std::deque<int64_t> pending_;   // jobs to send, front first
     std::vector<uint32_t> free_slots_;
     std::vector<int64_t> slot_job_;
+    std::vector<std::unique_ptr<std::string>> overflow_; // per slot: texts that came on the answer pipe
     std::vector<std::unique_ptr<Worker>> workers_;
     int target_ = 1;
     size_t finished_ = 0;
@@ -200,6 +203,8 @@ void ProcessExecutor::Coordinator::start_worker() {
     answers.write.reset();
     w->job_w = std::move(jobs.write);
     w->result_r = std::move(answers.read);
+    // Non-blocking: read_answers() drains what is there and never waits for a frame's rest.
+    ::fcntl(w->result_r.get(), F_SETFL, ::fcntl(w->result_r.get(), F_GETFL) | O_NONBLOCK);
     ++workers_started_;
     w->spawned_ns = now_ns();
     spdlog::debug("pool: worker {} started ({} live)", w->pid, workers_.size() + 1);
@@ -262,7 +267,7 @@ void ProcessExecutor::Coordinator::handle_answer(Worker &w, uint32_t slot) {
     if (state == SlotState::done) {
         w.started_any = true;
         fruitless_starts_ = 0;
-        JobRecord record = ResultBuffer::load(s);
+        JobRecord record = ResultBuffer::load(s, overflow_[slot].get());
         attempts_[static_cast<size_t>(job)] = s.attempts;
         finish_job(job, std::move(record));
     } else {
@@ -278,7 +283,7 @@ void ProcessExecutor::Coordinator::read_answers(Worker &w) {
         const ssize_t n = ::read(w.result_r.get(), buf, sizeof buf);
         if (n < 0) {
             if (errno == EINTR) continue;
-            return;
+            return; // EAGAIN: all read
         }
         if (n == 0) return;
         w.partial.insert(w.partial.end(), buf, buf + n);
@@ -286,6 +291,18 @@ void ProcessExecutor::Coordinator::read_answers(Worker &w) {
         while (w.partial.size() - at >= sizeof(uint32_t)) {
             uint32_t slot;
             std::memcpy(&slot, w.partial.data() + at, sizeof slot);
+            if (slot & kOverflowAnswerBit) {
+                // An overflow frame: wait until it is whole, then keep it for the answer.
+                uint32_t size = 0;
+                if (w.partial.size() - at < 2 * sizeof(uint32_t)) break;
+                std::memcpy(&size, w.partial.data() + at + sizeof slot, sizeof size);
+                if (w.partial.size() - at < 2 * sizeof(uint32_t) + size) break;
+                const char *texts = w.partial.data() + at + 2 * sizeof(uint32_t);
+                slot &= ~kOverflowAnswerBit;
+                if (slot < overflow_.size()) overflow_[slot] = std::make_unique<std::string>(texts, size);
+                at += 2 * sizeof(uint32_t) + size;
+                continue;
+            }
             at += sizeof slot;
             handle_answer(w, slot);
         }
@@ -318,7 +335,7 @@ void ProcessExecutor::Coordinator::handle_exit(size_t worker_index) {
         if (state == SlotState::done) {
             started_any = true;
             attempts_[static_cast<size_t>(job)] = s.attempts;
-            finish_job(job, ResultBuffer::load(s));
+            finish_job(job, ResultBuffer::load(s, overflow_[slot].get()));
         } else if (state == SlotState::running) {
             started_any = true;
             const int attempts = s.attempts;

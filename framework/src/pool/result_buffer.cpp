@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <new>
@@ -28,12 +29,6 @@ constexpr uint32_t kMagic = 0x62707231; // "bpr1"
 
 constexpr size_t header_bytes() { return 4096; }
 
-template <size_t N>
-void copy_text(char (&dst)[N], const std::string &src) {
-    const size_t n = std::min(src.size(), N - 1);
-    std::memcpy(dst, src.data(), n);
-    dst[n] = '\0';
-}
 } // namespace
 
 ResultBuffer ResultBuffer::create(uint32_t slots) {
@@ -129,28 +124,96 @@ void ResultBuffer::die_holding_lock() {
     for (;;) pause();
 }
 
-void ResultBuffer::store(ResultSlot &s, const JobRecord &r) {
+namespace {
+
+void put_u32(std::string &out, uint32_t v) { out.append(reinterpret_cast<const char *>(&v), sizeof v); }
+void put_text(std::string &out, const std::string &text) {
+    put_u32(out, static_cast<uint32_t>(text.size()));
+    out += text;
+}
+
+// Reads fields in order from a texts record; any overrun makes ok() false.
+class TextReader {
+public:
+    explicit TextReader(std::string_view bytes) : bytes_(bytes) {}
+    uint32_t u32() {
+        uint32_t v = 0;
+        if (bytes_.size() - at_ < sizeof v) return fail();
+        std::memcpy(&v, bytes_.data() + at_, sizeof v);
+        at_ += sizeof v;
+        return v;
+    }
+    double f64() {
+        double v = 0;
+        if (bytes_.size() - at_ < sizeof v) return fail();
+        std::memcpy(&v, bytes_.data() + at_, sizeof v);
+        at_ += sizeof v;
+        return v;
+    }
+    std::string text() {
+        const uint32_t n = u32();
+        if (!ok_ || bytes_.size() - at_ < n) return fail(), std::string();
+        std::string t(bytes_.substr(at_, n));
+        at_ += n;
+        return t;
+    }
+    bool ok() const { return ok_ && at_ == bytes_.size(); }
+
+private:
+    uint32_t fail() {
+        ok_ = false;
+        at_ = bytes_.size();
+        return 0;
+    }
+    std::string_view bytes_;
+    size_t at_ = 0;
+    bool ok_ = true;
+};
+
+} // namespace
+
+std::string encode_texts(const JobRecord &r) {
+    std::string out;
+    put_text(out, r.error);
+    put_text(out, r.metrics_json);
+    put_u32(out, static_cast<uint32_t>(r.warnings.size()));
+    for (const std::string &w : r.warnings) put_text(out, w);
+    put_u32(out, static_cast<uint32_t>(r.stage_ms.size()));
+    for (const StageTiming &t : r.stage_ms) {
+        put_text(out, t.stage);
+        out.append(reinterpret_cast<const char *>(&t.ms), sizeof t.ms);
+    }
+    return out;
+}
+
+bool decode_texts(std::string_view bytes, JobRecord &r) {
+    TextReader in(bytes);
+    r.error = in.text();
+    r.metrics_json = in.text();
+    r.warnings.resize(std::min<uint32_t>(in.u32(), static_cast<uint32_t>(bytes.size())));
+    for (std::string &w : r.warnings) w = in.text();
+    r.stage_ms.resize(std::min<uint32_t>(in.u32(), static_cast<uint32_t>(bytes.size())));
+    for (StageTiming &t : r.stage_ms) {
+        t.stage = in.text();
+        t.ms = in.f64();
+    }
+    return in.ok();
+}
+
+std::string ResultBuffer::store(ResultSlot &s, const JobRecord &r) {
     s.status = static_cast<int32_t>(r.status);
     s.pid = r.worker_pid;
     s.ms = r.ms;
     s.bytes_in = r.bytes_in;
     s.bytes_out = r.bytes_out;
-    copy_text(s.error, r.error);
-    if (r.metrics_json.size() < sizeof s.metrics) copy_text(s.metrics, r.metrics_json);
-    else copy_text(s.metrics, std::string("{\"truncated\":true}"));
-    std::string warnings;
-    for (const std::string &w : r.warnings) warnings += (warnings.empty() ? "" : "\n") + w;
-    copy_text(s.warnings, warnings);
-    s.stage_count = 0;
-    for (const StageTiming &t : r.stage_ms) {
-        if (s.stage_count >= 16) break;
-        copy_text(s.stages[s.stage_count].name, t.stage);
-        s.stages[s.stage_count].ms = t.ms;
-        ++s.stage_count;
-    }
+    std::string texts = encode_texts(r);
+    s.text_bytes = static_cast<uint32_t>(texts.size());
+    if (texts.size() > sizeof s.text) return texts;
+    std::memcpy(s.text, texts.data(), texts.size());
+    return {};
 }
 
-JobRecord ResultBuffer::load(const ResultSlot &s) {
+JobRecord ResultBuffer::load(const ResultSlot &s, const std::string *overflow) {
     JobRecord r;
     r.status = static_cast<JobStatus>(s.status);
     r.worker_pid = static_cast<long>(s.pid);
@@ -158,17 +221,20 @@ JobRecord ResultBuffer::load(const ResultSlot &s) {
     r.ms = s.ms;
     r.bytes_in = s.bytes_in;
     r.bytes_out = s.bytes_out;
-    r.error = s.error;
-    r.metrics_json = s.metrics[0] ? s.metrics : "{}";
-    const std::string warnings = s.warnings;
-    size_t start = 0;
-    while (start < warnings.size()) {
-        size_t end = warnings.find('\n', start);
-        if (end == std::string::npos) end = warnings.size();
-        r.warnings.push_back(warnings.substr(start, end - start));
-        start = end + 1;
-    }
-    for (int i = 0; i < s.stage_count && i < 16; ++i) r.stage_ms.push_back({s.stages[i].name, s.stages[i].ms});
+    const bool inline_texts = s.text_bytes <= sizeof s.text;
+    std::string_view texts;
+    if (inline_texts) texts = std::string_view(s.text, s.text_bytes);
+    else if (overflow != nullptr && overflow->size() == s.text_bytes) texts = *overflow;
+    if ((inline_texts || overflow != nullptr) && decode_texts(texts, r)) return r;
+    // Only when a worker died between finishing a job and sending its texts (or wrote a
+    // broken record): without its details the job cannot count as done (a rerun redoes it).
+    r = JobRecord{};
+    r.status = static_cast<JobStatus>(s.status) == JobStatus::ok ? JobStatus::failed : static_cast<JobStatus>(s.status);
+    r.worker_pid = static_cast<long>(s.pid);
+    r.attempts = s.attempts;
+    r.ms = s.ms;
+    r.error = "the worker ended before it could report this job's details (" + std::to_string(s.text_bytes) +
+              " bytes of error, metrics and warnings)";
     return r;
 }
 

@@ -10,6 +10,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 namespace batchproc {
 
@@ -28,25 +30,29 @@ struct PoolCounters {
 
 enum class SlotState : int32_t { free = 0, assigned, running, done, returned };
 
+// A result's fixed fields live in its slot; its texts (error, metrics, warnings, stage
+// timings) travel as one length-prefixed record (encode_texts), inline in the slot when it
+// fits and otherwise on the worker's answer pipe just before the answer: no text is ever cut
+// or dropped, so every mode reports the same.
+inline constexpr size_t kInlineTextBytes = 6016;
+
 struct ResultSlot {
     std::atomic<int32_t> state;  // SlotState
     int32_t status;              // JobStatus
     int32_t attempts;            // attempts started, including this one
-    int32_t stage_count;
+    uint32_t text_bytes;         // size of the texts record; inline when <= kInlineTextBytes
     int64_t job_index;
     int64_t pid;
     int64_t start_ns;            // CLOCK_MONOTONIC when the worker started the job
     double ms;
     uint64_t bytes_in;
     uint64_t bytes_out;
-    char error[1024];
-    char metrics[2048];          // a JSON object
-    char warnings[1024];         // '\n'-separated
-    struct {
-        char name[40];
-        double ms;
-    } stages[16];
+    char text[kInlineTextBytes];
 };
+
+// The texts of a record as one byte string, and back (false when `bytes` is malformed).
+std::string encode_texts(const JobRecord &record);
+bool decode_texts(std::string_view bytes, JobRecord &record);
 
 class ResultBuffer {
 public:
@@ -85,9 +91,12 @@ public:
     // Test hook: take the lock, start an update and die holding it (SIGKILL to self).
     [[noreturn]] void die_holding_lock();
 
-    // Slot <-> JobRecord.
-    static void store(ResultSlot &slot, const JobRecord &record);
-    static JobRecord load(const ResultSlot &slot);
+    // Slot <-> JobRecord. store() returns the texts record when it does not fit the slot
+    // (the caller sends it on the answer pipe) and "" when it is inline. load() takes that
+    // record for such a slot (nullptr when it never arrived: the texts are then replaced by
+    // an error saying so).
+    static std::string store(ResultSlot &slot, const JobRecord &record);
+    static JobRecord load(const ResultSlot &slot, const std::string *overflow = nullptr);
 
 private:
     struct Header;

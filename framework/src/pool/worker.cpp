@@ -89,6 +89,15 @@ void on_sigterm(int sig) {
     raise(sig);
 }
 
+// One overflow frame: the slot with kOverflowAnswerBit set, the size, the texts record.
+bool send_overflow(uint32_t slot, const std::string &texts) {
+    std::string frame;
+    const uint32_t head[2] = {slot | kOverflowAnswerBit, static_cast<uint32_t>(texts.size())};
+    frame.append(reinterpret_cast<const char *>(head), sizeof head);
+    frame += texts;
+    return write_all(kWorkerResultFd, frame.data(), frame.size());
+}
+
 int worker_loop(const RunSpec &spec, const PipelinePlan &plan, ResultBuffer &buffer) {
     signal(SIGPIPE, SIG_IGN);
     signal(SIGTERM, &on_sigterm);
@@ -132,7 +141,10 @@ int worker_loop(const RunSpec &spec, const PipelinePlan &plan, ResultBuffer &buf
                                ") in its worker (" + record.error + ")";
                 recycle = true; // a fresh worker after an allocation failure
             }
-            ResultBuffer::store(slot, record);
+            // Texts too big for the slot go first, on the answer pipe, so that a slot marked
+            // done always has its texts on their way.
+            const std::string overflow = ResultBuffer::store(slot, record);
+            if (!overflow.empty() && !send_overflow(msg.slot, overflow)) return 0; // coordinator gone
             slot.state.store(static_cast<int32_t>(SlotState::done));
             const bool ok = record.status == JobStatus::ok;
             const uint64_t in = record.bytes_in, out = record.bytes_out;

@@ -15,6 +15,11 @@ inline constexpr int kWorkerJobFd = 3;
 inline constexpr int kWorkerResultFd = 4;
 inline constexpr int kWorkerBufferFd = 5;
 
+// The answer pipe carries, per finished job, its slot number (uint32). When the result's
+// texts do not fit the slot, an overflow frame comes first: the slot number with this bit
+// set, the texts' size (uint32) and the texts record (pool/result_buffer.hpp).
+inline constexpr uint32_t kOverflowAnswerBit = 0x80000000u;
+
 // Runs jobs read from kWorkerJobFd until end of input, filling result slots and answering
 // on kWorkerResultFd. Returns the process exit code.
 int run_worker(const RunSpec &spec, const PipelinePlan &plan, ResultBuffer &buffer);
