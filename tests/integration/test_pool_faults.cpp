@@ -235,6 +235,7 @@ TEST_P(PoolFaults, JobHangingOnlyOnItsFirstAttemptSucceedsOnRetry) {
 // ---- memory cap -------------------------------------------------------------------------
 
 TEST_P(PoolFaults, AllocationPastMaxMemoryFailsWithOutOfMemory) {
+    BP_SKIP_UNLESS_BAD_ALLOC_THROWS();
     PoolOptions pool = options();
     pool.max_memory = "256MiB";
     pool.retries = 1;
@@ -413,9 +414,19 @@ TEST_P(PoolStartupFailure, WorkersStuckBeforeTheirFirstJobAreReplacedThenEndTheR
     EXPECT_EQ(r.outcome.exit_code, 3) << r.diag();
     EXPECT_NE(r.outcome.err.find("none started one within pool.timeout (1 s)"), std::string::npos) << r.diag();
     EXPECT_LT(r.outcome.wall_s, 30.0) << r.diag();
+    // What was done before the internal error is kept: the report is written, job 0 is ok,
+    // the jobs that never ran are skipped, and the summary names the error.
+    ASSERT_FALSE(r.report.is_null()) << "no report after an internal error" << r.diag();
+    EXPECT_EQ(r.job(0).at("status"), "ok") << r.report.dump(1);
+    EXPECT_EQ(r.job(3).at("status"), "skipped") << r.report.dump(1);
+    EXPECT_NE(r.job(3).at("error").get<std::string>().find("internal error"), std::string::npos) << r.report.dump(1);
+    EXPECT_NE(r.report.at("summary").at("error").get<std::string>().find("pool.timeout"), std::string::npos)
+        << r.report.dump(1);
+    EXPECT_EQ(check_invariants(r.report), "") << r.report.dump(1);
 }
 
 TEST_P(PoolStartupFailure, StageTooBigForMaxMemoryEndsTheRunWithExitCode3) {
+    BP_SKIP_UNLESS_BAD_ALLOC_THROWS();
     PoolOptions pool;
     pool.start_method = GetParam();
     pool.max_memory = "64MiB";

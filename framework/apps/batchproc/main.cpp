@@ -3,6 +3,7 @@
 #include "config/spec.hpp"
 #include "engine/report.hpp"
 #include "engine/run.hpp"
+#include "io/path_safety.hpp"
 #include "plugin_host/param_set.hpp"
 #include "plugin_host/plugin_registry.hpp"
 #include "pool/worker_entry.hpp"
@@ -41,7 +42,7 @@ void setup_logging(const Verbosity &v) {
     else spdlog::set_level(spdlog::level::info);
 }
 
-std::string absolute_from_cwd(const std::string &path) { return fs::absolute(path).lexically_normal().string(); }
+std::string absolute_from_cwd(const std::string &path) { return normal_absolute(path).string(); }
 
 struct RunArgs {
     std::string config;

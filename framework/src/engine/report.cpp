@@ -53,6 +53,7 @@ nlohmann::ordered_json build_report(const RunSpec &spec, const std::vector<Plann
     if (!s.slowest_stage.empty())
         summary["slowest_stage"] = {{"name", s.slowest_stage}, {"ms_total", s.slowest_stage_ms}};
     if (!s.details.is_null()) summary["pool"] = s.details;
+    if (!s.error.empty()) summary["error"] = s.error;
 
     // A path that is not UTF-8 shows with its odd bytes as \xNN, and its exact bytes go
     // beside it in base64 ("input_bytes"), for a tool that must find the file.
@@ -108,6 +109,7 @@ std::string format_summary(const RunSummary &s) {
                       s.slowest_stage_ms);
         out += line;
     }
+    if (!s.error.empty()) out += "\nthe run stopped early on an internal error: " + s.error;
     return out;
 }
 

@@ -23,6 +23,7 @@ struct RunSummary {
     std::string slowest_stage; // by total time over all jobs
     double slowest_stage_ms = 0;
     nlohmann::ordered_json details; // executor figures (processes mode: workers started, lock repairs...)
+    std::string error;              // the internal error that ended the run early; "" when none
 };
 
 RunSummary summarize(const std::vector<JobRecord> &records, double wall_s, const PoolSpec &pool, int workers);

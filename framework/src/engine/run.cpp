@@ -81,10 +81,16 @@ RunResult execute_run(PreparedRun &run, const RunOptions &options) {
     };
 
     const auto start = std::chrono::steady_clock::now();
-    executor->prepare(ctx);
-    {
+    // An internal error (fork failing, the forkserver killed, workers that never start) ends
+    // the run, but what was done is kept: the report is written with the rest `skipped`.
+    std::string internal_error;
+    try {
+        executor->prepare(ctx);
         ProgressReporter progress([&] { return executor->progress(ctx); }, options.progress, options.terminal);
         executor->execute(ctx);
+    } catch (const std::exception &e) {
+        internal_error = e.what();
+        spdlog::error("internal error: {}", internal_error);
     }
     const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
@@ -92,10 +98,13 @@ RunResult execute_run(PreparedRun &run, const RunOptions &options) {
     for (JobRecord &r : result.records)
         if (r.status == JobStatus::pending) {
             r.status = JobStatus::skipped;
-            r.error = result.interrupted ? "not run: the run was interrupted" : "not run";
+            r.error = !internal_error.empty() ? "not run: the run stopped on an internal error"
+                      : result.interrupted    ? "not run: the run was interrupted"
+                                              : "not run";
         }
     result.summary = summarize(result.records, wall_s, spec.pool, executor->workers());
     result.summary.details = executor->details();
+    result.summary.error = internal_error;
     if (options.write_report && spec.report) {
         const std::string text = build_report(spec, run.jobs, result.records, result.summary).dump(2) + "\n";
         try {
@@ -109,7 +118,8 @@ RunResult execute_run(PreparedRun &run, const RunOptions &options) {
         }
     }
     const auto &s = result.summary;
-    if (result.interrupted) result.exit_code = 130;
+    if (!internal_error.empty()) result.exit_code = 3;
+    else if (result.interrupted) result.exit_code = 130;
     else if (s.failed + s.timeout + s.crashed + s.skipped > 0) result.exit_code = 1;
     else result.exit_code = 0;
     return result;

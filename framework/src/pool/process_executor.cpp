@@ -577,6 +577,7 @@ void ProcessExecutor::execute(ExecutionContext &ctx) {
         coordinator.run();
     } catch (...) {
         coordinator.kill_workers();
+        details_ = coordinator.details(); // for the report that is still written
         throw;
     }
     details_ = coordinator.details();
