@@ -59,6 +59,20 @@ std::vector<pid_t> all_pids() {
     return pids;
 }
 
+// Set by `scripts/test.sh --sanitize`: the suite runs under the sanitizers.
+bool sanitizer_run() {
+    const char *dir = std::getenv("BP_SANITIZER_REPORTS");
+    return dir != nullptr && *dir != '\0';
+}
+
+// `options` (a sanitizer's colon-separated settings) with its reports sent to files
+// starting with `prefix` (the runtime adds ".<pid>"). A later setting overrides an earlier one.
+std::string with_log_path(const char *options, const fs::path &prefix) {
+    std::string text = options != nullptr ? options : "";
+    if (!text.empty()) text += ":";
+    return text + "log_path=" + prefix.string();
+}
+
 bool environ_has(pid_t pid, const std::string &entry) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/environ", std::ios::binary);
     if (!in) return false;
@@ -122,6 +136,13 @@ BatchprocProcess::BatchprocProcess(const std::vector<std::string> &args, const f
 
     std::map<std::string, std::string> extra = extra_env;
     extra["BP_TEST_RUN_TAG"] = tag_;
+    if (sanitizer_run()) {
+        // This run's reports (the coordinator's and every worker's) go to files of its own,
+        // so that the test that caused them fails (see the destructor).
+        sanitizer_prefix_ = log_dir / ("sanitizer-" + tag_);
+        extra["ASAN_OPTIONS"] = with_log_path(std::getenv("ASAN_OPTIONS"), sanitizer_prefix_);
+        extra["UBSAN_OPTIONS"] = with_log_path(std::getenv("UBSAN_OPTIONS"), sanitizer_prefix_);
+    }
     std::vector<std::string> env_store;
     for (char **e = environ; *e != nullptr; ++e) {
         const std::string entry = *e;
@@ -160,6 +181,23 @@ BatchprocProcess::~BatchprocProcess() {
         while (::waitpid(pid_, &status_, 0) < 0 && errno == EINTR) {
         }
     }
+    if (!sanitizer_prefix_.empty()) {
+        // Workers may outlive the coordinator by a moment; their reports count too.
+        wait_no_processes_with_tag(tag_, std::chrono::seconds(5));
+        const std::string reports = sanitizer_reports();
+        if (!reports.empty()) ADD_FAILURE() << "sanitizer report(s) from batchproc run " << tag_ << ":\n" << reports;
+    }
+}
+
+std::string BatchprocProcess::sanitizer_reports() const {
+    std::string text;
+    if (sanitizer_prefix_.empty()) return text;
+    const std::string stem = sanitizer_prefix_.filename().string() + ".";
+    std::error_code ec;
+    for (fs::directory_iterator it(sanitizer_prefix_.parent_path(), ec), end; !ec && it != end; it.increment(ec))
+        if (it->path().filename().string().rfind(stem, 0) == 0)
+            text += "==== " + it->path().string() + "\n" + read_text(it->path());
+    return text;
 }
 
 bool BatchprocProcess::running() {

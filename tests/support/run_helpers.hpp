@@ -15,6 +15,16 @@
 #include <string>
 #include <vector>
 
+// Under AddressSanitizer an allocation that fails in `new` is a sanitizer report and the
+// end of the process, never std::bad_alloc; what pool.max_memory promises (the job fails
+// with "out of memory", the worker lives on) cannot be observed there.
+#if defined(__SANITIZE_ADDRESS__)
+#define BP_SKIP_UNLESS_BAD_ALLOC_THROWS() \
+    GTEST_SKIP() << "AddressSanitizer ends the process on a failed allocation instead of throwing std::bad_alloc"
+#else
+#define BP_SKIP_UNLESS_BAD_ALLOC_THROWS() static_cast<void>(0)
+#endif
+
 namespace batchproc::test {
 
 // A fresh folder under $TMPDIR (or /tmp), removed with everything in it on destruction.
@@ -48,7 +58,7 @@ class BatchprocProcess {
 public:
     BatchprocProcess(const std::vector<std::string> &args, const std::filesystem::path &log_dir,
                      const std::map<std::string, std::string> &extra_env = {});
-    ~BatchprocProcess(); // kills (SIGKILL) and reaps it if still running
+    ~BatchprocProcess(); // kills (SIGKILL) and reaps it if still running; see sanitizer_reports()
     BatchprocProcess(const BatchprocProcess &) = delete;
     BatchprocProcess &operator=(const BatchprocProcess &) = delete;
 
@@ -64,10 +74,14 @@ public:
     double wall_s() const { return wall_s_; }
     std::string out() const;
     std::string err() const;
+    // Under `scripts/test.sh --sanitize`: the sanitizer reports of this run and its workers
+    // ("" when none). The destructor fails the current test when there are any.
+    std::string sanitizer_reports() const;
 
 private:
     pid_t pid_ = -1;
     std::string tag_;
+    std::filesystem::path sanitizer_prefix_; // empty unless the suite runs under the sanitizers
     std::filesystem::path out_path_, err_path_;
     std::chrono::steady_clock::time_point start_;
     bool reaped_ = false;
