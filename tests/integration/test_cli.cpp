@@ -193,7 +193,8 @@ TEST_F(Cli, BadUsageExitsTwo) {
 TEST_F(Cli, OverwriteFalseFailsTheJobWhoseOutputExists) {
     const fs::path p = config(kGoodConfig);
     ASSERT_EQ(run_cli(q(p) + " -q").code, 0);
-    const Cmd c = run_cli(q(p) + " --set output.overwrite=false");
+    // --force: the journal would skip the finished job, and the point is to run it again.
+    const Cmd c = run_cli(q(p) + " --force --set output.overwrite=false");
     EXPECT_EQ(c.code, 1) << c.out;
     EXPECT_NE(c.out.find("exists"), std::string::npos) << c.out;
 }

@@ -30,8 +30,13 @@ struct ModeRun {
 
 std::map<std::string, std::string> files_under(const fs::path &dir) {
     std::map<std::string, std::string> files;
-    for (fs::recursive_directory_iterator it(dir), end; it != end; ++it)
+    for (fs::recursive_directory_iterator it(dir), end; it != end; ++it) {
+        if (it->path().filename() == ".batchproc") { // the journal: run-specific, not an output
+            it.disable_recursion_pending();
+            continue;
+        }
         if (it->is_regular_file()) files[fs::relative(it->path(), dir).generic_string()] = read_text(it->path());
+    }
     return files;
 }
 

@@ -129,6 +129,7 @@ foreach(image ${images})
   endif()
 endforeach()
 file(GLOB_RECURSE written LIST_DIRECTORIES false RELATIVE "${out_dir}" "${out_dir}/*")
+list(FILTER written EXCLUDE REGEX "^\\.batchproc/") # the run journal
 list(LENGTH images expected_count)
 list(LENGTH written written_count)
 if(NOT written_count EQUAL expected_count)

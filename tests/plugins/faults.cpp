@@ -27,7 +27,8 @@
 //
 // Stage `mark`: harmless; records deterministic metrics (index, input name, and for image
 // jobs the image's size and pixel sum) so that outputs of different modes can be compared;
-// `pad_bytes` adds a metric that big (results larger than a result slot).
+// `pad_bytes` adds a metric that big (results larger than a result slot); `log` appends a
+// line per job run to a file (which jobs a resumed run really ran).
 #include <batchproc/plugin.hpp>
 
 #include <fcntl.h>
@@ -231,9 +232,18 @@ public:
 
     batchproc::StringParam tag{this, "tag", "mark", "recorded as the metric `tag`"};
     batchproc::IntParam pad_bytes{this, "pad_bytes", 0, "also record a metric `pad` of this many bytes", {0, 1 << 24}};
+    batchproc::StringParam log{this, "log", "", "append \"<index> <input name>\" to this file for every job run"};
 
     void process(batchproc::Job &job) override {
         const int64_t index = job.index();
+        if (!log.value().empty()) {
+            // One write() with O_APPEND: lines from several workers never interleave.
+            const std::string line = std::to_string(index) + " " + base_name(job.input_path()) + "\n";
+            const int fd = ::open(log.value().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+            const bool written = fd >= 0 && ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+            if (fd >= 0) ::close(fd);
+            if (!written) throw std::runtime_error("mark: cannot append to " + log.value());
+        }
         job.metric("tag", tag.value());
         if (pad_bytes.value() > 0) job.metric("pad", std::string(static_cast<size_t>(pad_bytes.value()), 'p'));
         job.metric("index", index);

@@ -135,7 +135,7 @@ std::string pool_yaml(const PoolOptions &pool);
 
 // Counts of the report's jobs by status, and checks of the counters invariant.
 std::map<std::string, int> status_counts(const nlohmann::json &report);
-// "" when the summary agrees with the jobs and ok+failed+crashed+timeout+skipped == total;
+// "" when the summary agrees with the jobs and ok+failed+crashed+timeout+skipped+unchanged == total;
 // otherwise what disagrees.
 std::string check_invariants(const nlohmann::json &report);
 

@@ -200,6 +200,31 @@ TEST(Config, OmittedKeysTakeTheSpecDefaults) {
     EXPECT_DOUBLE_EQ(s.pool.timeout_s, 60.0);
     EXPECT_EQ(s.pool.retries, 1);
     EXPECT_FALSE(s.report.has_value());
+    EXPECT_TRUE(s.output.durable);
+    EXPECT_TRUE(s.journal.enabled);
+    EXPECT_TRUE(s.journal.path.empty());
+    EXPECT_TRUE(s.resume.enabled);
+    EXPECT_FALSE(s.resume.verify_content);
+}
+
+TEST(Config, JournalResumeAndDurableKeys) {
+    const RunSpec a = load(kMinimal + "output: {dir: o, durable: false}\njournal: false\nresume: false\n");
+    EXPECT_FALSE(a.output.durable);
+    EXPECT_FALSE(a.journal.enabled);
+    EXPECT_FALSE(a.resume.enabled);
+    const RunSpec b = load(kMinimal + "journal: runs/j.sqlite\nresume: {verify: content}\n");
+    EXPECT_TRUE(b.journal.enabled);
+    EXPECT_EQ(b.journal.path, kFile.parent_path() / "runs/j.sqlite");
+    EXPECT_TRUE(b.resume.enabled);
+    EXPECT_TRUE(b.resume.verify_content);
+    const ConfigError bad = error_of(kMinimal + "resume: sometimes\n");
+    EXPECT_CONTAINS(bad.message(), "must be true, false or a mapping such as {verify: content}, got \"sometimes\"");
+    const ConfigError verify = error_of(kMinimal + "resume: {verify: bytes}\n");
+    EXPECT_CONTAINS(verify.message(), "one of size_mtime, content");
+    const ConfigError key = error_of(kMinimal + "resume: {verfy: content}\n");
+    EXPECT_CONTAINS(key.message(), "did you mean \"verify\"");
+    const ConfigError durable = error_of(kMinimal + "output: {dir: o, durable: maybe}\n");
+    EXPECT_CONTAINS(durable.message(), "must be true or false");
 }
 
 TEST(Config, SinglePathStringGenerateAutoWorkersAndEmptySections) {

@@ -3,6 +3,8 @@
 #include "config/spec.hpp"
 #include "engine/report.hpp"
 #include "engine/run.hpp"
+#include "engine/run_status.hpp"
+#include "journal/journal.hpp"
 #include "io/path_safety.hpp"
 #include "plugin_host/param_set.hpp"
 #include "plugin_host/plugin_registry.hpp"
@@ -49,6 +51,9 @@ struct RunArgs {
     std::string mode, start_method, report, workers;
     std::vector<std::string> sets;
     bool dry_run = false;
+    bool force = false;
+    bool json = false;
+    std::string command; // the whole command line, for the journal
 };
 
 std::vector<std::string> overrides_of(const RunArgs &a) {
@@ -73,10 +78,20 @@ int cmd_run(const RunArgs &args, const Verbosity &v) {
     // The progress line is redrawn in place on stdout when it is a terminal.
     options.terminal = ::isatty(STDOUT_FILENO) != 0;
     options.progress = !v.quiet;
+    options.force = args.force;
+    options.command = args.command;
     RunResult result = execute_run(run, options);
     if (!v.quiet) std::printf("%s\n", format_summary(result.summary).c_str());
     if (run.spec.report && !v.quiet) std::printf("report: %s\n", run.spec.report->string().c_str());
     return result.exit_code;
+}
+
+int cmd_status(const RunArgs &args) {
+    PreparedRun run = prepare_run(args.config, overrides_of(args));
+    const nlohmann::ordered_json status = run_status(run);
+    if (args.json) std::printf("%s\n", status.dump(2).c_str());
+    else std::fputs(format_status(status).c_str(), stdout);
+    return kExitOk;
 }
 
 int cmd_validate(const RunArgs &args) {
@@ -204,7 +219,7 @@ int main(int argc, char **argv) {
 
     // `batchproc CONFIG ...` means `batchproc run CONFIG ...`.
     std::vector<std::string> words(argv + 1, argv + argc);
-    static const char *const kCommands[] = {"run", "validate", "plugins", "bench", "help"};
+    static const char *const kCommands[] = {"run", "validate", "plugins", "bench", "status", "help"};
     if (!words.empty() && words[0].rfind('-', 0) != 0) {
         bool is_command = false;
         for (const char *c : kCommands) is_command = is_command || words[0] == c;
@@ -230,6 +245,11 @@ int main(int argc, char **argv) {
     run->add_option("--start-method", run_args.start_method, "fork | spawn | forkserver");
     run->add_option("--report", run_args.report, "write the JSON report here");
     run->add_flag("--dry-run", run_args.dry_run, "list the jobs and their outputs, run nothing");
+    run->add_flag("--force", run_args.force, "run every job, even those the journal shows unchanged; start the journal afresh");
+
+    CLI::App *status = app.add_subcommand("status", "what a run would skip, run (and why) or has failed; runs nothing");
+    add_common(status);
+    status->add_flag("--json", run_args.json, "machine-readable output");
 
     CLI::App *validate = app.add_subcommand("validate", "check config, plugins and stage parameters; run nothing");
     add_common(validate);
@@ -266,13 +286,19 @@ int main(int argc, char **argv) {
 
     try {
         setup_logging(verbosity);
+        for (int i = 0; i < argc; ++i) run_args.command += (i > 0 ? " " : "") + std::string(argv[i]);
         if (*run) return cmd_run(run_args, verbosity);
+        if (*status) return cmd_status(run_args);
         if (*validate) return cmd_validate(run_args);
         if (*plugins) return cmd_plugins(plugin_name, plugins_json);
         if (*bench) return run_bench(bench_opts);
         std::fputs(app.help().c_str(), stdout);
         return kExitUsage;
     } catch (const ConfigError &e) {
+        spdlog::error("{}", e.what());
+        return kExitUsage;
+    } catch (const JournalError &e) {
+        // In use by another run, damaged or foreign: nothing ran, and the message says what to do.
         spdlog::error("{}", e.what());
         return kExitUsage;
     } catch (const std::exception &e) {

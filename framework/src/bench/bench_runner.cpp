@@ -289,6 +289,7 @@ int run_bench(const BenchOptions &options) {
             run_options.progress = false;
             run_options.terminal = false;
             run_options.write_report = false;
+            run_options.use_journal = false; // every row runs every job
             RunResult result;
             {
                 QuietLog quiet;

@@ -207,7 +207,9 @@ struct Entry {
     SourceMark key_mark;
 };
 
-const std::vector<std::string> kTopKeys = {"plugins", "plugin_path", "input", "output", "pool", "report", "pipeline"};
+const std::vector<std::string> kTopKeys = {"plugins", "plugin_path", "input", "output",  "pool",
+                                           "report",  "journal",     "resume", "pipeline"};
+const std::vector<std::string> kResumeKeys = {"verify"};
 const std::vector<std::string> kInputKeys = {"paths",       "include",          "exclude", "recursive",     "generate",
                                              "exif_orientation", "max_pixels", "damaged", "shrink_on_load"};
 const std::vector<std::string> kGenerateKeys = {"count"};
@@ -278,6 +280,8 @@ private:
     void output(const Entry &e, OutputSpec &out) const;
     void name_template(const Value &v) const;
     void pool(const Entry &e, PoolSpec &pool) const;
+    void journal(const Entry &e, JournalSpec &journal) const;
+    void resume(const Entry &e, ResumeSpec &resume) const;
     void pipeline(const Entry *e, const SourceMark &root_mark, std::vector<StageSpec> &stages) const;
 };
 
@@ -476,6 +480,30 @@ void Validator::output(const Entry &e, OutputSpec &out) const {
     if (const Entry *durable = find(entries, "durable")) out.durable = boolean(durable->value);
 }
 
+void Validator::journal(const Entry &e, JournalSpec &j) const {
+    j.mark = e.value.mark;
+    const std::string text = lower_ascii(trim(scalar(e.value, "a path or false")));
+    if (text == "false" || text == "no" || text == "off") {
+        j.enabled = false;
+        return;
+    }
+    if (text == "true" || text == "yes" || text == "on") return; // the default place
+    j.path = path(e.value);
+}
+
+void Validator::resume(const Entry &e, ResumeSpec &r) const {
+    if (e.value.node.IsMap()) {
+        for (const Entry &x : mapping(e.value, kResumeKeys))
+            r.verify_content = choice(x.value, {"size_mtime", "content"}) == "content";
+        return;
+    }
+    const char *expected = "true, false or a mapping such as {verify: content}";
+    const std::string text = lower_ascii(trim(scalar(e.value, expected)));
+    if (text == "true" || text == "yes" || text == "on") r.enabled = true;
+    else if (text == "false" || text == "no" || text == "off") r.enabled = false;
+    else fail(e.value.mark, e.value.key, std::string("must be ") + expected + ", got " + describe(e.value.node));
+}
+
 void Validator::pool(const Entry &e, PoolSpec &pool) const {
     const int int_max = std::numeric_limits<int>::max();
     for (const Entry &x : mapping(e.value, kPoolKeys)) {
@@ -581,6 +609,8 @@ void Validator::run(const YAML::Node &root, RunSpec &spec) const {
     if (const Entry *out = find(top, "output")) output(*out, spec.output);
     if (const Entry *p = find(top, "pool")) pool(*p, spec.pool);
     if (const Entry *report = find(top, "report")) spec.report = path(report->value);
+    if (const Entry *j = find(top, "journal")) journal(*j, spec.journal);
+    if (const Entry *r = find(top, "resume")) resume(*r, spec.resume);
     pipeline(find(top, "pipeline"), root_mark, spec.pipeline);
 }
 

@@ -102,6 +102,19 @@ struct PoolSpec {
     bool oversubscribe = false;    // allow workers * threads_per_worker > cores
 };
 
+// journal: PATH | false. The run journal (framework/src/journal) records every job's outcome.
+struct JournalSpec {
+    bool enabled = true;
+    std::filesystem::path path; // absolute; empty = the default place (journal_path_for)
+    SourceMark mark;
+};
+
+// resume: true | false | {verify: size_mtime | content}.
+struct ResumeSpec {
+    bool enabled = true;         // skip jobs the journal shows done and unchanged
+    bool verify_content = false; // compare the input's bytes (XXH3) instead of its size, mtime and inode
+};
+
 struct RunSpec {
     std::filesystem::path config_path; // absolute
     std::filesystem::path base_dir;    // folder of the config file
@@ -111,6 +124,8 @@ struct RunSpec {
     OutputSpec output;
     PoolSpec pool;
     std::optional<std::filesystem::path> report; // absolute
+    JournalSpec journal;
+    ResumeSpec resume;
     std::vector<StageSpec> pipeline;
     std::vector<std::string> overrides; // the --set overrides it was loaded with (spawned workers reload with them)
     // Paths in reports are shown relative to this folder when inside it (the CLI sets the

@@ -25,6 +25,9 @@ struct ExecutionContext {
     RunCounters &counters;                    // serial and threads update it (progress)
     const std::atomic<int> &stop_requested;   // >0: hand out no more jobs (SIGINT/SIGTERM)
     std::function<void(const PlannedJob &, const JobRecord &)> on_finished; // may be empty
+    // Serial and threads mode: called just before a job runs, one call at a time (a crash in
+    // the job ends the whole process). May be empty.
+    std::function<void(const PlannedJob &)> on_started = {};
 };
 
 class Executor {

@@ -10,6 +10,7 @@ const char *to_string(JobStatus status) {
     case JobStatus::timeout: return "timeout";
     case JobStatus::crashed: return "crashed";
     case JobStatus::skipped: return "skipped";
+    case JobStatus::unchanged: return "unchanged";
     }
     return "?";
 }

@@ -7,7 +7,9 @@
 
 namespace batchproc {
 
-enum class JobStatus : int32_t { pending = 0, ok, failed, timeout, crashed, skipped };
+// unchanged: done by an earlier run and skipped by resume (the journal shows its input,
+// recipe and output unchanged). Appended last: the values cross the result buffer.
+enum class JobStatus : int32_t { pending = 0, ok, failed, timeout, crashed, skipped, unchanged };
 
 const char *to_string(JobStatus status);
 

@@ -24,6 +24,7 @@ RunSummary summarize(const std::vector<JobRecord> &records, double wall_s, const
         case JobStatus::failed: ++s.failed; break;
         case JobStatus::timeout: ++s.timeout; break;
         case JobStatus::crashed: ++s.crashed; break;
+        case JobStatus::unchanged: ++s.unchanged; break;
         default: ++s.skipped; break;
         }
         for (const StageTiming &t : r.stage_ms) stage_total[t.stage] += t.ms;
@@ -45,11 +46,12 @@ nlohmann::ordered_json build_report(const RunSpec &spec, const std::vector<Plann
     summary["timeout"] = s.timeout;
     summary["crashed"] = s.crashed;
     summary["skipped"] = s.skipped;
+    summary["unchanged"] = s.unchanged;
     summary["wall_s"] = s.wall_s;
     summary["mode"] = s.mode;
     summary["workers"] = s.workers;
     summary["start_method"] = s.start_method.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(s.start_method);
-    summary["files_per_s"] = s.wall_s > 0 ? double(s.total - s.skipped) / s.wall_s : 0.0;
+    summary["files_per_s"] = s.wall_s > 0 ? double(s.total - s.skipped - s.unchanged) / s.wall_s : 0.0;
     if (!s.slowest_stage.empty())
         summary["slowest_stage"] = {{"name", s.slowest_stage}, {"ms_total", s.slowest_stage_ms}};
     if (!s.details.is_null()) summary["pool"] = s.details;
@@ -71,7 +73,7 @@ nlohmann::ordered_json build_report(const RunSpec &spec, const std::vector<Plann
         const JobRecord &r = records[i];
         nlohmann::ordered_json j;
         put_path(j, "input", job.display);
-        if (job.output.empty() || r.status != JobStatus::ok) j["output"] = nullptr;
+        if (job.output.empty() || (r.status != JobStatus::ok && r.status != JobStatus::unchanged)) j["output"] = nullptr;
         else put_path(j, "output", display_path(job.output, display_base(spec)));
         j["status"] = to_string(r.status);
         j["error"] = r.error.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(escape_invalid_utf8(r.error));
@@ -98,8 +100,9 @@ std::string format_summary(const RunSummary &s) {
     std::snprintf(line, sizeof line, "%zu jobs: %zu ok, %zu failed, %zu timeout, %zu crashed, %zu skipped", s.total,
                   s.ok, s.failed, s.timeout, s.crashed, s.skipped);
     out += line;
+    if (s.unchanged > 0) out += ", " + std::to_string(s.unchanged) + " unchanged (done by an earlier run)";
     if (s.warned > 0) out += " (" + std::to_string(s.warned) + " ok with warnings)";
-    const double rate = s.wall_s > 0 ? double(s.total - s.skipped) / s.wall_s : 0.0;
+    const double rate = s.wall_s > 0 ? double(s.total - s.skipped - s.unchanged) / s.wall_s : 0.0;
     std::snprintf(line, sizeof line, "\nwall time %.3f s, %.1f files/s, mode %s, %d worker%s%s%s", s.wall_s, rate,
                   s.mode.c_str(), s.workers, s.workers == 1 ? "" : "s", s.start_method.empty() ? "" : ", start method ",
                   s.start_method.c_str());

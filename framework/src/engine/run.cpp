@@ -4,6 +4,7 @@
 #include "engine/executor.hpp"
 #include "engine/interrupt.hpp"
 #include "engine/progress.hpp"
+#include "engine/run_journal.hpp"
 #include "inputs/input_scan.hpp"
 #include "io/atomic_file.hpp"
 #include "io/path_safety.hpp"
@@ -69,16 +70,52 @@ RunResult execute_run(PreparedRun &run, const RunOptions &options) {
     if (spec.pool.mode != PoolMode::processes) cv::setNumThreads(budget.threads_per_worker);
 
     result.records.assign(run.jobs.size(), JobRecord{});
+
+    // Resume: the jobs the journal shows done and unchanged are not run again; the executor
+    // gets the others, in plan order.
+    std::unique_ptr<RunJournal> journal;
+    if (options.use_journal) journal = RunJournal::open(spec, run.plan, options.force, options.command);
+    std::vector<size_t> origin; // position in run.jobs of each job to run
+    std::vector<PlannedJob> to_run;
+    if (journal) {
+        const std::vector<JobVerdict> &verdicts = journal->judge(run.jobs);
+        size_t given_up = 0;
+        for (size_t i = 0; i < run.jobs.size(); ++i) {
+            if (verdicts[i].verdict == Verdict::run) {
+                origin.push_back(i);
+                to_run.push_back(run.jobs[i]);
+                continue;
+            }
+            result.records[i] = RunJournal::record_for_skipped(verdicts[i]);
+            if (verdicts[i].verdict == Verdict::given_up) {
+                ++given_up;
+                spdlog::error("{}: not run: {}", run.jobs[i].display, verdicts[i].detail);
+            }
+        }
+        const size_t skipped = run.jobs.size() - to_run.size() - given_up;
+        if (skipped > 0)
+            spdlog::info("{} of {} jobs unchanged since an earlier run (journal {}): not run again; --force runs them",
+                         skipped, run.jobs.size(), journal->path().string());
+    } else {
+        to_run = run.jobs;
+        for (size_t i = 0; i < run.jobs.size(); ++i) origin.push_back(i);
+    }
+    std::vector<JobRecord> run_records(to_run.size());
+    const auto position = [&](const PlannedJob &job) { return origin[static_cast<size_t>(&job - to_run.data())]; };
+
     RunCounters counters;
     std::unique_ptr<Executor> executor = make_executor(spec.pool);
     InterruptGuard interrupts;
 
-    ExecutionContext ctx{spec, run.plan, run.jobs, result.records, counters, InterruptGuard::stop_requested(), {}};
-    ctx.on_finished = [](const PlannedJob &job, const JobRecord &record) {
+    ExecutionContext ctx{spec, run.plan, to_run, run_records, counters, InterruptGuard::stop_requested(), {}};
+    ctx.on_finished = [&](const PlannedJob &job, const JobRecord &record) {
         if (record.status != JobStatus::ok)
             spdlog::warn("{}: {}: {}", job.display, to_string(record.status), record.error);
         for (const std::string &w : record.warnings) spdlog::warn("{}: {}", job.display, w);
+        if (journal) journal->finished(position(job), job, record);
     };
+    if (journal && spec.pool.mode != PoolMode::processes)
+        ctx.on_started = [&](const PlannedJob &job) { journal->started(position(job), job); };
 
     const auto start = std::chrono::steady_clock::now();
     // An internal error (fork failing, the forkserver killed, workers that never start) ends
@@ -93,6 +130,7 @@ RunResult execute_run(PreparedRun &run, const RunOptions &options) {
         spdlog::error("internal error: {}", internal_error);
     }
     const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    for (size_t k = 0; k < run_records.size(); ++k) result.records[origin[k]] = std::move(run_records[k]);
 
     result.interrupted = InterruptGuard::stop_requested().load() > 0;
     for (JobRecord &r : result.records)
@@ -122,6 +160,7 @@ RunResult execute_run(PreparedRun &run, const RunOptions &options) {
     else if (result.interrupted) result.exit_code = 130;
     else if (s.failed + s.timeout + s.crashed + s.skipped > 0) result.exit_code = 1;
     else result.exit_code = 0;
+    if (journal) journal->end(result.exit_code);
     return result;
 }
 

@@ -30,6 +30,9 @@ struct RunOptions {
     bool progress = false;       // show progress at all
     bool terminal = false;       // stderr is a terminal: redraw one line
     bool write_report = true;
+    bool use_journal = true;     // record outcomes in the journal and skip unchanged jobs
+    bool force = false;          // --force: run every job, start the journal afresh
+    std::string command;         // how the run was started, for the journal's runs table
 };
 
 struct RunResult {
@@ -39,9 +42,10 @@ struct RunResult {
     std::vector<JobRecord> records;
 };
 
-// Runs the prepared jobs with the executor the spec's pool names, writes the report (when
-// configured) and returns the exit code per the contract: 0 all ok, 1 some failed,
-// 130 interrupted.
+// Runs the prepared jobs with the executor the spec's pool names, skipping what the journal
+// shows unchanged, writes the report (when configured) and returns the exit code per the
+// contract: 0 all ok or unchanged, 1 some failed, 3 internal error, 130 interrupted. Throws
+// JournalError when the journal cannot be used (in use by another run, damaged): nothing ran.
 RunResult execute_run(PreparedRun &run, const RunOptions &options);
 
 // workers x threads_per_worker against the cores: the worker count to use, and a warning

@@ -32,6 +32,10 @@ void ThreadExecutor::execute(ExecutionContext &ctx) {
                 if (!runner) runner = std::make_unique<JobRunner>(ctx.spec, ctx.plan);
                 for (size_t i = range.begin(); i != range.end(); ++i) {
                     if (ctx.stop_requested.load() > 0) return;
+                    if (ctx.on_started) {
+                        std::lock_guard<std::mutex> lock(finished_mutex);
+                        ctx.on_started(ctx.jobs[i]);
+                    }
                     ctx.records[i] = runner->run(ctx.jobs[i]);
                     ctx.counters.count(ctx.records[i]);
                     if (ctx.on_finished) {

@@ -69,7 +69,7 @@ public:
             for (Found &f : found) {
                 if (!taken.insert(f.id).second) continue;
                 result.push_back({std::move(f.path), root, std::move(f.rel_dir), static_cast<uint64_t>(f.id.first),
-                                  static_cast<uint64_t>(f.id.second)});
+                                  static_cast<uint64_t>(f.id.second), i});
             }
         }
         return result;

@@ -14,6 +14,7 @@ struct InputFile {
     std::filesystem::path root; // the input path it was found under (the file itself when named directly)
     std::string rel_dir;        // its folder relative to root, '/'-separated; "" at the root or when named directly
     uint64_t dev = 0, ino = 0;  // the real file's identity (what path_safety compares outputs with)
+    size_t root_index = 0;      // which of input.paths it was found under
 };
 
 // Rules:

@@ -229,7 +229,7 @@ std::vector<PlannedJob> plan_jobs(const RunSpec &spec, const std::vector<InputFi
             f.name = f.ext.empty() ? f.stem : f.stem + "." + f.ext;
             f.index = i;
             fields.push_back(std::move(f));
-            jobs.push_back({i, fs::path(), "#" + std::to_string(i), fs::path()});
+            jobs.push_back({i, fs::path(), "#" + std::to_string(i), fs::path(), "#" + std::to_string(i)});
         }
     } else {
         jobs.reserve(files.size());
@@ -243,7 +243,9 @@ std::vector<PlannedJob> plan_jobs(const RunSpec &spec, const std::vector<InputFi
             f.rel_dir = files[k].rel_dir;
             f.index = i;
             fields.push_back(std::move(f));
-            jobs.push_back({i, in, display_path(in, base), fs::path()});
+            std::string key = files[k].rel_dir.empty() ? in.filename().string() : files[k].rel_dir + "/" + in.filename().string();
+            if (spec.input.paths.size() > 1) key = std::to_string(files[k].root_index) + ":" + key;
+            jobs.push_back({i, in, display_path(in, base), fs::path(), std::move(key)});
         }
     }
     if (!writes_output) return jobs;

@@ -17,6 +17,10 @@ struct PlannedJob {
     std::filesystem::path input;   // empty for generated jobs
     std::string display;           // input relative to spec.display_base (else the config's folder) when inside it, else absolute; "#<index>" for generated jobs
     std::filesystem::path output;  // absolute final output path; empty when the pipeline writes none
+    // What the journal knows the job by: the input's path relative to the input path it was
+    // found under ('/'-separated; its file name when named directly), prefixed "<i>:" with
+    // the index in input.paths when there are several; "#<index>" for generated jobs.
+    std::string key;
 };
 
 // The values the output.name placeholders take for one job.

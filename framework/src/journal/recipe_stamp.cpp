@@ -1,0 +1,45 @@
+#include "journal/recipe_stamp.hpp"
+
+#include "journal/file_identity.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace batchproc {
+
+namespace {
+
+// One parameter's value in a form that tells every value apart (JSON: strings quoted).
+nlohmann::json value_of(const bp_param_value &v) {
+    if (!v.is_set) return nullptr;
+    switch (v.type) {
+    case BP_PARAM_INT: return v.int_value;
+    case BP_PARAM_FLOAT: return v.float_value;
+    case BP_PARAM_BOOL: return v.bool_value != 0;
+    default: return v.string_value != nullptr ? std::string(v.string_value) : std::string();
+    }
+}
+
+} // namespace
+
+std::string recipe_text(const RunSpec &spec, const PipelinePlan &plan) {
+    // JSON lines: unambiguous whatever bytes a value holds.
+    std::string text;
+    const auto line = [&](const nlohmann::json &j) { text += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"; };
+    line({"batchproc", BATCHPROC_VERSION});
+    const DecodeOptions &d = spec.input.decode;
+    line({"decode", {{"exif_orientation", d.exif_orientation},
+                     {"shrink_on_load", d.shrink_on_load},
+                     {"damaged", d.damaged == DamagedPolicy::warn ? "warn" : "error"},
+                     {"max_pixels", d.max_pixels}}});
+    line({"output.name", spec.output.name});
+    for (const PlannedStage &stage : plan.stages) {
+        nlohmann::json params = nlohmann::json::object();
+        for (const bp_param_value &v : stage.params.values()) params[v.name] = value_of(v);
+        line({"stage", stage.ref.stage->name, stage.ref.plugin->id, stage.ref.plugin->version, params});
+    }
+    return text;
+}
+
+std::string recipe_stamp(const RunSpec &spec, const PipelinePlan &plan) { return hash_bytes(recipe_text(spec, plan)); }
+
+} // namespace batchproc
