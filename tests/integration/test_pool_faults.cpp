@@ -16,6 +16,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 #include <tuple>
 
 namespace fs = std::filesystem;
@@ -423,6 +424,37 @@ TEST_P(PoolStartupFailure, WorkersStuckBeforeTheirFirstJobAreReplacedThenEndTheR
     EXPECT_NE(r.report.at("summary").at("error").get<std::string>().find("pool.timeout"), std::string::npos)
         << r.report.dump(1);
     EXPECT_EQ(check_invariants(r.report), "") << r.report.dump(1);
+}
+
+// The forkserver killed from outside: its workers die with it and no new one can be
+// started. The run ends (exit 3) but keeps what was done: a report with the finished jobs
+// ok and the rest skipped, the error in its summary.
+TEST(PoolForkServerKilled, TheRunEndsWithItsReportAndTheFinishedJobsKept) {
+    PoolHarness h;
+    PoolOptions pool;
+    pool.start_method = "forkserver";
+    const fs::path config = h.generated_config(40, pool, "  - fault: {action: sleep, ms: 150, on_index: \"*\"}\n  - mark: {}\n");
+    BatchprocProcess p({"run", config.string()}, h.dir() / "logs");
+    // Wait until some jobs are done, then kill the coordinator's only child: the forkserver.
+    std::vector<pid_t> children;
+    for (int i = 0; i < 400 && children.empty(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        children = children_of(p.pid());
+    }
+    ASSERT_EQ(children.size(), 1u) << "the forkserver";
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+    ::kill(children[0], SIGKILL);
+    ASSERT_TRUE(p.wait(std::chrono::seconds(60)));
+    EXPECT_EQ(p.exit_code(), 3) << p.err();
+    const nlohmann::json report = PoolHarness::report_of(config);
+    ASSERT_FALSE(report.is_null()) << "no report after the forkserver died" << p.err();
+    const auto counts = status_counts(report);
+    EXPECT_GE(counts.count("ok") ? counts.at("ok") : 0, 2) << report.dump(1);
+    EXPECT_GE(counts.count("skipped") ? counts.at("skipped") : 0, 1) << report.dump(1);
+    EXPECT_NE(report.at("summary").at("error").get<std::string>().find("forkserver"), std::string::npos)
+        << report.at("summary").dump();
+    EXPECT_EQ(check_invariants(report), "");
+    EXPECT_TRUE(wait_no_processes_with_tag(p.tag(), std::chrono::seconds(5)).empty());
 }
 
 TEST_P(PoolStartupFailure, StageTooBigForMaxMemoryEndsTheRunWithExitCode3) {
