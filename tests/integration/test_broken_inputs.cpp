@@ -15,11 +15,6 @@ using namespace batchproc::test;
 
 namespace {
 
-void write_bytes(const fs::path &p, const std::vector<uint8_t> &bytes) {
-    std::ofstream out(p, std::ios::binary);
-    out.write(reinterpret_cast<const char *>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-}
-
 void put_be32(std::vector<uint8_t> &b, size_t at, uint32_t v) {
     b[at] = uint8_t(v >> 24);
     b[at + 1] = uint8_t(v >> 16);

@@ -14,12 +14,6 @@ using namespace batchproc::test;
 
 namespace {
 
-void write_bytes(const fs::path &p, const std::vector<uint8_t> &bytes) {
-    fs::create_directories(p.parent_path());
-    std::ofstream out(p, std::ios::binary);
-    out.write(reinterpret_cast<const char *>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-}
-
 // A relative path of about 1 KiB in non-ASCII characters (each component under NAME_MAX).
 std::string long_non_ascii_path() {
     std::string component;

@@ -21,12 +21,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-void write_bytes(const fs::path &p, const std::vector<uint8_t> &bytes) {
-    fs::create_directories(p.parent_path());
-    std::ofstream out(p, std::ios::binary);
-    out.write(reinterpret_cast<const char *>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-}
-
 // The jobs a run really ran, from the mark stage's log: "<index> <name>" lines.
 std::multiset<std::string> names_run(const fs::path &log) {
     std::multiset<std::string> names;

@@ -3,12 +3,21 @@
 #include <gtest/gtest.h>
 #include <opencv2/imgcodecs.hpp>
 
+#include <fstream>
+
 namespace batchproc::test {
 
 std::vector<uint8_t> encode_image(const std::string &ext, const cv::Mat &image, const std::vector<int> &params) {
     std::vector<uint8_t> out;
     if (!cv::imencode(ext, image, out, params)) ADD_FAILURE() << "cv::imencode failed for " << ext;
     return out;
+}
+
+void write_bytes(const std::filesystem::path &path, const std::vector<uint8_t> &bytes) {
+    std::filesystem::create_directories(path.parent_path());
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char *>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    if (!out) ADD_FAILURE() << "cannot write " << path;
 }
 
 uint32_t png_crc32(const uint8_t *data, size_t size) {

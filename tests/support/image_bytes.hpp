@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -17,5 +18,8 @@ std::vector<uint8_t> encode_image(const std::string &ext, const cv::Mat &image, 
 // The CRC-32 PNG chunks carry (over the chunk type and data), computed independently of
 // the code under test.
 uint32_t png_crc32(const uint8_t *data, size_t size);
+
+// Writes `bytes` to `path`, creating its folders; a failed expectation if it cannot.
+void write_bytes(const std::filesystem::path &path, const std::vector<uint8_t> &bytes);
 
 } // namespace batchproc::test

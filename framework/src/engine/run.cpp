@@ -84,6 +84,11 @@ RunResult execute_run(PreparedRun &run, const RunOptions &options) {
             if (verdicts[i].verdict == Verdict::run) {
                 origin.push_back(i);
                 to_run.push_back(run.jobs[i]);
+                const JournalRow *row = verdicts[i].row;
+                if (row != nullptr && row->status == "running" && verdicts[i].reason == RunReason::failed_before)
+                    spdlog::warn("{}: an earlier run died while this job was running ({} of {} deaths allowed); it "
+                                 "runs again: if it crashes the process, run it alone with --mode processes",
+                                 run.jobs[i].display, row->died_running, spec.pool.retries);
                 continue;
             }
             result.records[i] = RunJournal::record_for_skipped(verdicts[i]);

@@ -45,26 +45,30 @@ JobRecord RunJournal::record_for_skipped(const JobVerdict &verdict) {
 }
 
 void RunJournal::warn_once(const std::exception &e) {
-    if (warned_) return;
-    warned_ = true;
+    if (warned_.exchange(true)) return;
     spdlog::error("the journal {} cannot be written: {}; the outputs are not affected, but a rerun may redo "
                   "jobs this run finished",
                   journal_.path().string(), e.what());
 }
 
-void RunJournal::started(size_t job, const PlannedJob &planned) {
-    // A whole row, not just a mark: should this job kill the process, the next run must
-    // still know the input and recipe the deaths belong to.
+JournalRow RunJournal::row_for(size_t job, const PlannedJob &planned) const {
     const JobVerdict &verdict = verdicts_.at(job);
     JournalRow row;
     row.key = planned.key;
     row.input = verdict.input;
     row.recipe = stamp_;
     row.output_path = planned.output.native();
-    row.status = "running";
     row.died_running = verdict.row == nullptr ? 0 : verdict.row->died_running;
-    row.attempts = verdict.row == nullptr ? 0 : verdict.row->attempts;
     row.run_id = run_id_;
+    return row;
+}
+
+void RunJournal::started(size_t job, const PlannedJob &planned) {
+    // A whole row, not just a mark: should this job kill the process, the next run must
+    // still know the input and recipe the deaths belong to.
+    JournalRow row = row_for(job, planned);
+    row.status = "running";
+    row.attempts = verdicts_.at(job).row == nullptr ? 0 : verdicts_.at(job).row->attempts;
     row.started_unix_ns = unix_now_ns();
     try {
         journal_.record(row);
@@ -77,25 +81,23 @@ void RunJournal::started(size_t job, const PlannedJob &planned) {
 void RunJournal::finished(size_t job, const PlannedJob &planned, const JobRecord &record) {
     if (record.status == JobStatus::skipped || record.status == JobStatus::unchanged || record.status == JobStatus::pending)
         return;
-    const JobVerdict &verdict = verdicts_.at(job);
-    JournalRow row;
-    row.key = planned.key;
-    row.input = verdict.input;
-    row.recipe = stamp_;
-    row.output_path = planned.output.native();
+    JournalRow row = row_for(job, planned);
     row.status = to_string(record.status);
     row.error = record.error;
     row.attempts = record.attempts;
-    // Deaths of the whole run count until the job succeeds.
-    row.died_running = record.status == JobStatus::ok || verdict.row == nullptr ? 0 : verdict.row->died_running;
+    if (record.status == JobStatus::ok) row.died_running = 0; // deaths of the whole run count until it succeeds
     row.metrics_json = record.metrics_json;
     row.ms = record.ms;
     row.worker_pid = record.worker_pid;
-    row.run_id = run_id_;
     row.ended_unix_ns = unix_now_ns();
     row.started_unix_ns = row.ended_unix_ns - static_cast<int64_t>(record.ms * 1e6);
+    write_row(row);
+}
+
+void RunJournal::write_row(JournalRow &row) {
     try {
-        if (record.status == JobStatus::ok && !planned.output.empty()) row.output = identify_file(planned.output, false);
+        // The output's size and mtime, which a rerun checks it against.
+        if (row.status == "ok" && !row.output_path.empty()) row.output = identify_file(row.output_path, false);
         journal_.record(row);
     } catch (const std::exception &e) {
         warn_once(e);

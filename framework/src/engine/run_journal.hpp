@@ -8,6 +8,7 @@
 #include "journal/resume.hpp"
 #include "plugin_host/pipeline.hpp"
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,6 +41,7 @@ public:
 private:
     RunJournal(const RunSpec &spec, Journal journal, std::string stamp, bool force, std::string run_id);
     void warn_once(const std::exception &e);
+    JournalRow row_for(size_t job, const PlannedJob &planned) const; // the fields both kinds of row share
 
     const RunSpec &spec_;
     Journal journal_;
@@ -48,7 +50,8 @@ private:
     std::string run_id_;
     std::unordered_map<std::string, JournalRow> rows_;
     std::vector<JobVerdict> verdicts_;
-    bool warned_ = false;
+    std::atomic<bool> warned_{false};
+    void write_row(JournalRow &row);
 };
 
 } // namespace batchproc

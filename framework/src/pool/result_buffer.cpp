@@ -136,23 +136,22 @@ void put_text(std::string &out, const std::string &text) {
 class TextReader {
 public:
     explicit TextReader(std::string_view bytes) : bytes_(bytes) {}
-    uint32_t u32() {
-        uint32_t v = 0;
-        if (bytes_.size() - at_ < sizeof v) return fail();
+    template <typename T>
+    T number() {
+        T v{};
+        if (bytes_.size() - at_ < sizeof v) return fail(), v;
         std::memcpy(&v, bytes_.data() + at_, sizeof v);
         at_ += sizeof v;
         return v;
     }
-    double f64() {
-        double v = 0;
-        if (bytes_.size() - at_ < sizeof v) return fail();
-        std::memcpy(&v, bytes_.data() + at_, sizeof v);
-        at_ += sizeof v;
-        return v;
-    }
+    uint32_t u32() { return number<uint32_t>(); }
+    double f64() { return number<double>(); }
     std::string text() {
         const uint32_t n = u32();
-        if (!ok_ || bytes_.size() - at_ < n) return fail(), std::string();
+        if (!ok_ || bytes_.size() - at_ < n) {
+            fail();
+            return {};
+        }
         std::string t(bytes_.substr(at_, n));
         at_ += n;
         return t;
@@ -160,10 +159,9 @@ public:
     bool ok() const { return ok_ && at_ == bytes_.size(); }
 
 private:
-    uint32_t fail() {
+    void fail() {
         ok_ = false;
         at_ = bytes_.size();
-        return 0;
     }
     std::string_view bytes_;
     size_t at_ = 0;
