@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-bash scripts/build.sh
+bash scripts/build.sh --app   # the binary and the bundled plugins; the tests build with scripts/test.sh
 ./build/bin/batchproc configs/images.yaml
