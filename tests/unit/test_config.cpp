@@ -207,6 +207,14 @@ TEST(Config, OmittedKeysTakeTheSpecDefaults) {
     EXPECT_FALSE(s.resume.verify_content);
 }
 
+TEST(Config, InputColourPolicy) {
+    EXPECT_EQ(load(kMinimal).input.decode.colour, batchproc::ColourPolicy::srgb);
+    EXPECT_EQ(load("input: {paths: [a], colour: ignore}\npipeline: [{a: }]\n").input.decode.colour,
+              batchproc::ColourPolicy::ignore);
+    const ConfigError e = error_of("input: {paths: [a], colour: srbg}\npipeline: [{a: }]\n");
+    EXPECT_CONTAINS(e.message(), "did you mean \"srgb\"");
+}
+
 TEST(Config, JournalResumeAndDurableKeys) {
     const RunSpec a = load(kMinimal + "output: {dir: o, durable: false}\njournal: false\nresume: false\n");
     EXPECT_FALSE(a.output.durable);

@@ -1,5 +1,7 @@
 #include "codec/image_decoder.hpp"
 
+#include "codec/colour.hpp"
+
 #include "codec/image_header.hpp"
 
 #include <opencv2/imgcodecs.hpp>
@@ -60,6 +62,9 @@ struct JpegJob {
     bool alloc_failed;
     bool cmyk;  // pixels holds C, M, Y, K (converted afterwards)
     bool adobe; // an Adobe APP14 marker was present: CMYK is stored inverted
+    bool want_icc;          // keep the APP2 markers and read the ICC profile from them
+    JOCTET *icc;            // the embedded ICC profile (malloc'd by libjpeg), or null
+    unsigned int icc_size;
 };
 
 JpegErrorManager *error_manager(j_common_ptr cinfo) { return reinterpret_cast<JpegErrorManager *>(cinfo->err); }
@@ -114,7 +119,9 @@ void jpeg_decode_steps(JpegJob &job) {
     jpeg_create_decompress(cinfo);
     cinfo->progress = &job.progress;
     jpeg_mem_src(cinfo, job.data, static_cast<unsigned long>(job.size));
+    if (job.want_icc) jpeg_save_markers(cinfo, JPEG_APP0 + 2, 0xFFFF); // ICC profiles, possibly in several segments
     jpeg_read_header(cinfo, TRUE);
+    if (job.want_icc && !jpeg_read_icc_profile(cinfo, &job.icc, &job.icc_size)) job.icc = nullptr;
 
     int channels = 3;
     switch (cinfo->jpeg_color_space) {
@@ -219,7 +226,14 @@ DecodedImage decode_jpeg(const uint8_t *data, size_t size, const ImageHeader &he
     job.size = size;
     job.scale_denom = denom;
     job.pixels = &raw;
-    if (!run_libjpeg(job)) {
+    job.want_icc = options.colour == ColourPolicy::srgb;
+    const bool decoded = run_libjpeg(job);
+    std::vector<uint8_t> icc;
+    if (job.icc != nullptr) {
+        icc.assign(job.icc, job.icc + job.icc_size);
+        std::free(job.icc);
+    }
+    if (!decoded) {
         if (job.alloc_failed) throw DecodeError("not enough memory to decode this " + dims(header.width, header.height) + " JPEG");
         if (job.err.too_many_scans)
             throw DecodeError("damaged JPEG: more than " + std::to_string(kMaxProgressiveScans) +
@@ -238,6 +252,16 @@ DecodedImage decode_jpeg(const uint8_t *data, size_t size, const ImageHeader &he
     if (job.err.note_warnings > 0) out.warnings.push_back(std::string("JPEG: ") + job.err.note_text);
 
     out.pixels = job.cmyk ? cmyk_to_bgr(raw, job.adobe) : raw;
+    // An RGB profile converts to sRGB. CMYK keeps the naive conversion above, and a
+    // grayscale image its gray values, profile or not (for now).
+    if (!icc.empty() && out.pixels.type() == CV_8UC3 && !job.cmyk) {
+        try {
+            out.pixels = rgb_profile_to_srgb(out.pixels, icc);
+            out.converted_from_profile = true;
+        } catch (const ColourError &e) {
+            out.warnings.push_back(std::string(e.what()) + "; the pixels are taken as sRGB");
+        }
+    }
     out.scale_denominator = denom;
     out.source_width = header.width;
     out.source_height = header.height;

@@ -1,6 +1,7 @@
 // Turns a whole image file held in memory into a cv::Mat for the pipeline: JPEG through
-// libjpeg directly (exact damage detection, shrink-on-load, CMYK, EXIF orientation),
-// everything else through cv::imdecode. Errors are sentences a person can act on.
+// libjpeg directly (exact damage detection, shrink-on-load, CMYK, EXIF orientation, an
+// embedded RGB ICC profile converted to sRGB under input.colour: srgb), everything else
+// through cv::imdecode. Errors are sentences a person can act on.
 #pragma once
 
 #include "config/spec.hpp"
@@ -22,6 +23,7 @@ struct DecodedImage {
     int64_t source_height = 0;
     std::vector<std::string> warnings;  // damage tolerated under damaged: warn, and notes
     int scale_denominator = 1;          // pixels is the source reduced 1/d (shrink-on-load)
+    bool converted_from_profile = false; // an embedded ICC profile was applied (input.colour: srgb)
 };
 
 class DecodeError : public std::runtime_error {

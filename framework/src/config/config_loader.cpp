@@ -211,7 +211,7 @@ const std::vector<std::string> kTopKeys = {"plugins", "plugin_path", "input", "o
                                            "report",  "journal",     "resume", "pipeline"};
 const std::vector<std::string> kResumeKeys = {"verify"};
 const std::vector<std::string> kInputKeys = {"paths",       "include",          "exclude", "recursive",     "generate",
-                                             "exif_orientation", "max_pixels", "damaged", "shrink_on_load"};
+                                             "exif_orientation", "max_pixels", "damaged", "shrink_on_load", "colour"};
 const std::vector<std::string> kGenerateKeys = {"count"};
 const std::vector<std::string> kOutputKeys = {"dir", "name", "overwrite", "durable"};
 const std::vector<std::string> kPoolKeys = {"mode",    "workers",    "start_method",        "threads_per_worker", "timeout",
@@ -427,6 +427,8 @@ void Validator::input(const Entry *e, const SourceMark &root_mark, InputSpec &in
             in.decode.exif_orientation = boolean(x.value);
         } else if (x.name == "shrink_on_load") {
             in.decode.shrink_on_load = boolean(x.value);
+        } else if (x.name == "colour") {
+            in.decode.colour = choice(x.value, {"srgb", "ignore"}) == "ignore" ? ColourPolicy::ignore : ColourPolicy::srgb;
         } else if (x.name == "damaged") {
             in.decode.damaged = choice(x.value, {"error", "warn"}) == "warn" ? DamagedPolicy::warn : DamagedPolicy::error;
         } else if (x.name == "max_pixels") {

@@ -38,6 +38,9 @@ private:
 enum class PoolMode { serial, threads, processes };
 enum class StartMethod { fork, spawn, forkserver };
 enum class DamagedPolicy { error, warn }; // what a damaged (e.g. truncated) image does to its job
+// input.colour: srgb converts pixels from an embedded ICC profile to sRGB at decode;
+// ignore takes them as they are (as if untagged).
+enum class ColourPolicy { srgb, ignore };
 
 const char *to_string(PoolMode);
 const char *to_string(StartMethod);
@@ -65,6 +68,7 @@ struct DecodeOptions {
     uint64_t max_pixels = 268'435'456;         // input.max_pixels (256 Mi pixels)
     DamagedPolicy damaged = DamagedPolicy::error; // input.damaged: error | warn
     bool shrink_on_load = true;                // input.shrink_on_load
+    ColourPolicy colour = ColourPolicy::srgb;  // input.colour
 };
 
 // The most jobs input.generate.count may ask for: each planned job holds its paths and a

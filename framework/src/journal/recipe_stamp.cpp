@@ -30,7 +30,8 @@ std::string recipe_text(const RunSpec &spec, const PipelinePlan &plan) {
     line({"decode", {{"exif_orientation", d.exif_orientation},
                      {"shrink_on_load", d.shrink_on_load},
                      {"damaged", d.damaged == DamagedPolicy::warn ? "warn" : "error"},
-                     {"max_pixels", d.max_pixels}}});
+                     {"max_pixels", d.max_pixels},
+                     {"colour", d.colour == ColourPolicy::ignore ? "ignore" : "srgb"}}});
     line({"output.name", spec.output.name});
     for (const PlannedStage &stage : plan.stages) {
         nlohmann::json params = nlohmann::json::object();

@@ -1,0 +1,172 @@
+// Colour management at decode: a JPEG tagged with an ICC profile (Adobe RGB (1998)- and
+// Display P3-compatible profiles built with Little CMS) comes out in sRGB, within ΔE2000 < 1
+// of the same conversion done by Little CMS directly (what its `transicc -t0 -b` does:
+// perceptual intent, black-point compensation); `input.colour: ignore` and untagged images
+// keep their values; a broken profile is a warning, not a failure.
+#include "codec/colour.hpp"
+#include "codec/image_decoder.hpp"
+
+#include <gtest/gtest.h>
+#include <jpeglib.h>
+#include <lcms2.h>
+
+#include <cstdio>
+#include <vector>
+
+using namespace batchproc;
+
+namespace {
+
+std::vector<uint8_t> profile_bytes(cmsHPROFILE p) {
+    cmsUInt32Number n = 0;
+    cmsSaveProfileToMem(p, nullptr, &n);
+    std::vector<uint8_t> bytes(n);
+    cmsSaveProfileToMem(p, bytes.data(), &n);
+    cmsCloseProfile(p);
+    return bytes;
+}
+
+cmsHPROFILE rgb_profile(const cmsCIExyYTRIPLE &primaries, cmsToneCurve *curve) {
+    cmsCIExyY white;
+    cmsWhitePointFromTemp(&white, 6504);
+    cmsToneCurve *curves[3] = {curve, curve, curve};
+    cmsHPROFILE p = cmsCreateRGBProfile(&white, &primaries, curves);
+    cmsFreeToneCurve(curve);
+    return p;
+}
+
+std::vector<uint8_t> adobe_rgb_compatible() {
+    return profile_bytes(rgb_profile({{0.64, 0.33, 1}, {0.21, 0.71, 1}, {0.15, 0.06, 1}}, cmsBuildGamma(nullptr, 2.19921875)));
+}
+
+std::vector<uint8_t> display_p3_compatible() {
+    const cmsFloat64Number srgb_curve[5] = {2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045};
+    return profile_bytes(rgb_profile({{0.680, 0.320, 1}, {0.265, 0.690, 1}, {0.150, 0.060, 1}},
+                                     cmsBuildParametricToneCurve(nullptr, 4, srgb_curve)));
+}
+
+// Patches of known colours (BGR), 32x32 each, in a row.
+const std::vector<cv::Vec3b> kPatches = {{40, 160, 220}, {90, 180, 60}, {200, 80, 30}, {128, 128, 128},
+                                         {20, 20, 240},  {250, 240, 10}, {5, 10, 15},   {230, 235, 240}};
+
+cv::Mat patches() {
+    cv::Mat m(32, 32 * static_cast<int>(kPatches.size()), CV_8UC3);
+    for (size_t i = 0; i < kPatches.size(); ++i)
+        m(cv::Rect(32 * static_cast<int>(i), 0, 32, 32)).setTo(cv::Scalar(kPatches[i][0], kPatches[i][1], kPatches[i][2]));
+    return m;
+}
+
+// A JPEG of `bgr` (quality 100, no chroma subsampling) with `icc` embedded (none when empty).
+std::vector<uint8_t> jpeg_with_profile(const cv::Mat &bgr, const std::vector<uint8_t> &icc) {
+    jpeg_compress_struct c;
+    jpeg_error_mgr err;
+    c.err = jpeg_std_error(&err);
+    jpeg_create_compress(&c);
+    unsigned char *buffer = nullptr;
+    unsigned long size = 0;
+    jpeg_mem_dest(&c, &buffer, &size);
+    c.image_width = static_cast<JDIMENSION>(bgr.cols);
+    c.image_height = static_cast<JDIMENSION>(bgr.rows);
+    c.input_components = 3;
+    c.in_color_space = JCS_EXT_BGR;
+    jpeg_set_defaults(&c);
+    jpeg_set_quality(&c, 100, TRUE);
+    for (int i = 0; i < c.num_components; ++i) c.comp_info[i].h_samp_factor = c.comp_info[i].v_samp_factor = 1;
+    jpeg_start_compress(&c, TRUE);
+    if (!icc.empty()) jpeg_write_icc_profile(&c, icc.data(), static_cast<unsigned int>(icc.size()));
+    for (int y = 0; y < bgr.rows; ++y) {
+        JSAMPROW row = const_cast<JSAMPROW>(bgr.ptr<uint8_t>(y));
+        jpeg_write_scanlines(&c, &row, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    std::vector<uint8_t> out(buffer, buffer + size);
+    std::free(buffer);
+    return out;
+}
+
+// ΔE2000 between two sRGB BGR colours.
+double delta_e(const cv::Vec3b &a, const cv::Vec3b &b) {
+    static cmsHPROFILE srgb = cmsCreate_sRGBProfile();
+    static cmsHPROFILE lab = cmsCreateLab4Profile(nullptr);
+    static cmsHTRANSFORM to_lab = cmsCreateTransform(srgb, TYPE_BGR_8, lab, TYPE_Lab_DBL, INTENT_RELATIVE_COLORIMETRIC, 0);
+    cmsCIELab la, lb;
+    cmsDoTransform(to_lab, a.val, &la, 1);
+    cmsDoTransform(to_lab, b.val, &lb, 1);
+    return cmsCIE2000DeltaE(&la, &lb, 1, 1, 1);
+}
+
+// The patch colours converted from `icc` to sRGB by Little CMS itself.
+std::vector<cv::Vec3b> reference_conversion(const std::vector<uint8_t> &icc) {
+    cmsHPROFILE in = cmsOpenProfileFromMem(icc.data(), static_cast<cmsUInt32Number>(icc.size()));
+    cmsHPROFILE out = cmsCreate_sRGBProfile();
+    cmsHTRANSFORM t = cmsCreateTransform(in, TYPE_BGR_8, out, TYPE_BGR_8, INTENT_PERCEPTUAL, cmsFLAGS_BLACKPOINTCOMPENSATION);
+    std::vector<cv::Vec3b> result(kPatches.size());
+    cmsDoTransform(t, kPatches.data(), result.data(), static_cast<cmsUInt32Number>(kPatches.size()));
+    cmsDeleteTransform(t);
+    cmsCloseProfile(in);
+    cmsCloseProfile(out);
+    return result;
+}
+
+cv::Vec3b patch_centre(const cv::Mat &m, size_t i) { return m.at<cv::Vec3b>(16, 32 * static_cast<int>(i) + 16); }
+
+DecodedImage decode(const std::vector<uint8_t> &jpeg, ColourPolicy colour = ColourPolicy::srgb) {
+    DecodeOptions options;
+    options.colour = colour;
+    return decode_image(jpeg.data(), jpeg.size(), options);
+}
+
+} // namespace
+
+TEST(Colour, TaggedJpegsAreConvertedToSrgbLikeLittleCmsDoesIt) {
+    for (const auto &[name, icc] : {std::make_pair("Adobe RGB (1998)-compatible", adobe_rgb_compatible()),
+                                    std::make_pair("Display P3-compatible", display_p3_compatible())}) {
+        SCOPED_TRACE(name);
+        ASSERT_EQ(icc_colour_space(icc), "RGB ");
+        const DecodedImage d = decode(jpeg_with_profile(patches(), icc));
+        EXPECT_TRUE(d.converted_from_profile);
+        EXPECT_TRUE(d.warnings.empty());
+        const std::vector<cv::Vec3b> expected = reference_conversion(icc);
+        double largest_shift = 0;
+        for (size_t i = 0; i < kPatches.size(); ++i) {
+            EXPECT_LT(delta_e(patch_centre(d.pixels, i), expected[i]), 1.0) << "patch " << i;
+            largest_shift = std::max(largest_shift, delta_e(expected[i], kPatches[i]));
+        }
+        // The conversion is not a no-op: a wide-gamut profile moves saturated colours.
+        EXPECT_GT(largest_shift, 3.0);
+    }
+}
+
+TEST(Colour, UntaggedAndIgnoredImagesKeepTheirValues) {
+    const std::vector<uint8_t> icc = adobe_rgb_compatible();
+    const DecodedImage ignored = decode(jpeg_with_profile(patches(), icc), ColourPolicy::ignore);
+    const DecodedImage untagged = decode(jpeg_with_profile(patches(), {}));
+    EXPECT_FALSE(ignored.converted_from_profile);
+    EXPECT_FALSE(untagged.converted_from_profile);
+    for (size_t i = 0; i < kPatches.size(); ++i) {
+        EXPECT_LT(delta_e(patch_centre(ignored.pixels, i), kPatches[i]), 1.0) << "patch " << i;
+        EXPECT_LT(delta_e(patch_centre(untagged.pixels, i), kPatches[i]), 1.0) << "patch " << i;
+    }
+}
+
+TEST(Colour, AnUnreadableProfileIsAWarningAndThePixelsAreTakenAsSrgb) {
+    std::vector<uint8_t> junk(600);
+    for (size_t i = 0; i < junk.size(); ++i) junk[i] = static_cast<uint8_t>(i * 37);
+    const DecodedImage d = decode(jpeg_with_profile(patches(), junk));
+    EXPECT_FALSE(d.converted_from_profile);
+    ASSERT_EQ(d.warnings.size(), 1u);
+    EXPECT_NE(d.warnings[0].find("ICC profile"), std::string::npos) << d.warnings[0];
+    for (size_t i = 0; i < kPatches.size(); ++i) EXPECT_LT(delta_e(patch_centre(d.pixels, i), kPatches[i]), 1.0);
+}
+
+TEST(Colour, AProfileForAnotherColourSpaceIsRefusedWithItsName) {
+    const std::vector<uint8_t> gray = profile_bytes(cmsCreateGrayProfile(cmsD50_xyY(), cmsBuildGamma(nullptr, 2.2)));
+    EXPECT_EQ(icc_colour_space(gray), "GRAY");
+    try {
+        rgb_profile_to_srgb(patches(), gray);
+        FAIL() << "expected ColourError";
+    } catch (const ColourError &e) {
+        EXPECT_NE(std::string(e.what()).find("GRAY"), std::string::npos) << e.what();
+    }
+}
