@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libopencv-dev libtbb-dev libyaml-cpp-dev libjpeg-dev
   libcli11-dev libspdlog-dev nlohmann-json3-dev
-  libsqlite3-dev libsqlitecpp-dev libxxhash-dev liblcms2-dev
+  libsqlite3-dev libsqlitecpp-dev libxxhash-dev liblcms2-dev libexiv2-dev
   libgtest-dev googletest libbenchmark-dev
   python3
 )

@@ -207,8 +207,24 @@ TEST(Config, OmittedKeysTakeTheSpecDefaults) {
     EXPECT_FALSE(s.resume.verify_content);
 }
 
+TEST(Config, MetadataPolicyAndItsDefault) {
+    using batchproc::MetadataPolicy;
+    EXPECT_EQ(load(kMinimal).output.metadata, MetadataPolicy::strip);
+    EXPECT_EQ(load("input: {paths: [a], colour: keep}\npipeline: [{a: }]\n").output.metadata, MetadataPolicy::keep_icc);
+    const RunSpec s = load("input: {paths: [a], colour: keep}\noutput: {dir: o, metadata: keep, strip_gps: true}\n"
+                           "pipeline: [{a: }]\n");
+    EXPECT_EQ(s.output.metadata, MetadataPolicy::keep);
+    EXPECT_TRUE(s.output.strip_gps);
+    EXPECT_EQ(load("input: {paths: [a], colour: keep}\noutput: {dir: o, metadata: strip}\npipeline: [{a: }]\n")
+                  .output.metadata,
+              MetadataPolicy::strip);
+    EXPECT_CONTAINS(error_of(kMinimal + "output: {dir: o, metadata: all}\n").message(), "one of strip, keep, keep_icc");
+}
+
 TEST(Config, InputColourPolicy) {
     EXPECT_EQ(load(kMinimal).input.decode.colour, batchproc::ColourPolicy::srgb);
+    EXPECT_EQ(load("input: {paths: [a], colour: keep}\npipeline: [{a: }]\n").input.decode.colour,
+              batchproc::ColourPolicy::keep);
     EXPECT_EQ(load("input: {paths: [a], colour: ignore}\npipeline: [{a: }]\n").input.decode.colour,
               batchproc::ColourPolicy::ignore);
     const ConfigError e = error_of("input: {paths: [a], colour: srbg}\npipeline: [{a: }]\n");

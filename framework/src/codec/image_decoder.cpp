@@ -226,7 +226,7 @@ DecodedImage decode_jpeg(const uint8_t *data, size_t size, const ImageHeader &he
     job.size = size;
     job.scale_denom = denom;
     job.pixels = &raw;
-    job.want_icc = options.colour == ColourPolicy::srgb;
+    job.want_icc = options.colour != ColourPolicy::ignore;
     const bool decoded = run_libjpeg(job);
     std::vector<uint8_t> icc;
     if (job.icc != nullptr) {
@@ -254,7 +254,8 @@ DecodedImage decode_jpeg(const uint8_t *data, size_t size, const ImageHeader &he
     out.pixels = job.cmyk ? cmyk_to_bgr(raw, job.adobe) : raw;
     // An RGB profile converts to sRGB. CMYK keeps the naive conversion above, and a
     // grayscale image its gray values, profile or not (for now).
-    if (!icc.empty() && out.pixels.type() == CV_8UC3 && !job.cmyk) {
+    if (options.colour == ColourPolicy::keep) out.icc = std::move(icc); // the output carries it
+    else if (!icc.empty() && out.pixels.type() == CV_8UC3 && !job.cmyk) {
         try {
             out.pixels = rgb_profile_to_srgb(out.pixels, icc);
             out.converted_from_profile = true;
@@ -509,6 +510,7 @@ DecodedImage decode_image(const uint8_t *data, size_t size, const DecodeOptions 
     if (options.exif_orientation) {
         const int orientation = exif_orientation(data, size);
         apply_exif_orientation(out.pixels, orientation);
+        if (orientation >= 2 && orientation <= 8) out.orientation_applied = orientation;
         if (orientation >= 5) std::swap(out.source_width, out.source_height);
     }
     return out;

@@ -24,6 +24,8 @@ struct DecodedImage {
     std::vector<std::string> warnings;  // damage tolerated under damaged: warn, and notes
     int scale_denominator = 1;          // pixels is the source reduced 1/d (shrink-on-load)
     bool converted_from_profile = false; // an embedded ICC profile was applied (input.colour: srgb)
+    std::vector<uint8_t> icc;           // input.colour: keep: the embedded profile the pixels are still in
+    int orientation_applied = 1;        // the EXIF orientation the pixels were turned upright from (1: none)
 };
 
 class DecodeError : public std::runtime_error {

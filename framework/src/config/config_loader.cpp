@@ -213,7 +213,7 @@ const std::vector<std::string> kResumeKeys = {"verify"};
 const std::vector<std::string> kInputKeys = {"paths",       "include",          "exclude", "recursive",     "generate",
                                              "exif_orientation", "max_pixels", "damaged", "shrink_on_load", "colour"};
 const std::vector<std::string> kGenerateKeys = {"count"};
-const std::vector<std::string> kOutputKeys = {"dir", "name", "overwrite", "durable"};
+const std::vector<std::string> kOutputKeys = {"dir", "name", "overwrite", "durable", "metadata", "strip_gps"};
 const std::vector<std::string> kPoolKeys = {"mode",    "workers",    "start_method",        "threads_per_worker", "timeout",
                                             "retries", "max_memory", "max_jobs_per_worker", "oversubscribe"};
 const std::vector<std::string> kPlaceholders = {"stem", "name", "ext", "rel_dir", "index"};
@@ -232,6 +232,7 @@ public:
 private:
     std::string file_;
     fs::path base_;
+    mutable bool metadata_given_ = false; // output.metadata was written (else its default follows input.colour)
     fs::path cwd_;
     std::vector<std::string> set_keys_; // canonical keys given by --set
 
@@ -428,7 +429,8 @@ void Validator::input(const Entry *e, const SourceMark &root_mark, InputSpec &in
         } else if (x.name == "shrink_on_load") {
             in.decode.shrink_on_load = boolean(x.value);
         } else if (x.name == "colour") {
-            in.decode.colour = choice(x.value, {"srgb", "ignore"}) == "ignore" ? ColourPolicy::ignore : ColourPolicy::srgb;
+            const std::string c = choice(x.value, {"srgb", "keep", "ignore"});
+            in.decode.colour = c == "keep" ? ColourPolicy::keep : c == "ignore" ? ColourPolicy::ignore : ColourPolicy::srgb;
         } else if (x.name == "damaged") {
             in.decode.damaged = choice(x.value, {"error", "warn"}) == "warn" ? DamagedPolicy::warn : DamagedPolicy::error;
         } else if (x.name == "max_pixels") {
@@ -480,6 +482,13 @@ void Validator::output(const Entry &e, OutputSpec &out) const {
     }
     if (const Entry *overwrite = find(entries, "overwrite")) out.overwrite = boolean(overwrite->value);
     if (const Entry *durable = find(entries, "durable")) out.durable = boolean(durable->value);
+    if (const Entry *m = find(entries, "metadata")) {
+        const std::string policy = choice(m->value, {"strip", "keep", "keep_icc"});
+        out.metadata = policy == "keep" ? MetadataPolicy::keep : policy == "keep_icc" ? MetadataPolicy::keep_icc
+                                                                                      : MetadataPolicy::strip;
+        metadata_given_ = true;
+    }
+    if (const Entry *gps = find(entries, "strip_gps")) out.strip_gps = boolean(gps->value);
 }
 
 void Validator::journal(const Entry &e, JournalSpec &j) const {
@@ -609,6 +618,8 @@ void Validator::run(const YAML::Node &root, RunSpec &spec) const {
         for (const Value &item : list(pp->value, "a list of folders")) spec.plugin_path.push_back(path(item));
     input(find(top, "input"), root_mark, spec.input);
     if (const Entry *out = find(top, "output")) output(*out, spec.output);
+    // The metadata default follows the colour policy: pixels kept in their profile need it.
+    if (!metadata_given_ && spec.input.decode.colour == ColourPolicy::keep) spec.output.metadata = MetadataPolicy::keep_icc;
     if (const Entry *p = find(top, "pool")) pool(*p, spec.pool);
     if (const Entry *report = find(top, "report")) spec.report = path(report->value);
     if (const Entry *j = find(top, "journal")) journal(*j, spec.journal);

@@ -38,9 +38,14 @@ private:
 enum class PoolMode { serial, threads, processes };
 enum class StartMethod { fork, spawn, forkserver };
 enum class DamagedPolicy { error, warn }; // what a damaged (e.g. truncated) image does to its job
-// input.colour: srgb converts pixels from an embedded ICC profile to sRGB at decode;
-// ignore takes them as they are (as if untagged).
-enum class ColourPolicy { srgb, ignore };
+// input.colour: srgb converts pixels from an embedded ICC profile to sRGB at decode; keep
+// leaves them as they are and the output carries the same profile; ignore takes them as
+// they are and drops the profile (as if untagged).
+enum class ColourPolicy { srgb, keep, ignore };
+// output.metadata: what of the input's metadata an output carries. strip: nothing; keep_icc:
+// the ICC profile (when the pixels are still in it, i.e. input.colour: keep); keep: EXIF,
+// XMP and IPTC as well. Default: keep_icc under input.colour: keep, else strip.
+enum class MetadataPolicy { strip, keep_icc, keep };
 
 const char *to_string(PoolMode);
 const char *to_string(StartMethod);
@@ -90,6 +95,8 @@ struct OutputSpec {
     std::string name = "{rel_dir}/{stem}.{ext}";
     bool overwrite = true;
     bool durable = true;       // fsync each output (and its folder) around the rename; also the report
+    MetadataPolicy metadata = MetadataPolicy::strip; // resolved: the default depends on input.colour
+    bool strip_gps = false;    // output.strip_gps: with metadata keep, drop the GPS position
     SourceMark name_mark;
     SourceMark mark;
 };

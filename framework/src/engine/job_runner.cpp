@@ -2,6 +2,7 @@
 
 #include "codec/image_decoder.hpp"
 #include "codec/image_header.hpp"
+#include "codec/metadata.hpp"
 #include "engine/utf8_text.hpp"
 #include "io/atomic_file.hpp"
 #include "io/path_safety.hpp"
@@ -69,11 +70,25 @@ JobRecord JobRunner::run(const PlannedJob &job) {
     record.worker_pid = pid_;
     const auto start = Clock::now();
     JobContext ctx(job.index, job.input.string());
+    // What of the input's metadata the output carries (output.metadata, input.colour: keep).
+    const bool copy_metadata = spec_.output.metadata == MetadataPolicy::keep;
+    const bool keep_icc = spec_.output.metadata != MetadataPolicy::strip && spec_.input.decode.colour == ColourPolicy::keep;
+    SourceMetadata source;
+    MetadataPlan metadata;
     try {
         if (!job.input.empty() && plan_.needs_image) {
             const std::vector<uint8_t> bytes = read_whole_file(job.input);
             record.bytes_in = bytes.size();
             DecodedImage decoded = decode_image(bytes.data(), bytes.size(), spec_.input.decode, decode_hint(bytes));
+            if (copy_metadata) {
+                std::string warning;
+                source = SourceMetadata::read(bytes.data(), bytes.size(), warning);
+                if (!warning.empty()) ctx.warnings().push_back(warning);
+                metadata.source = &source;
+                metadata.reset_orientation = decoded.orientation_applied != 1;
+                metadata.strip_gps = spec_.output.strip_gps;
+            }
+            if (keep_icc) metadata.icc = std::move(decoded.icc);
             for (std::string &w : decoded.warnings) ctx.warnings().push_back(std::move(w));
             ctx.set_image(std::move(decoded.pixels));
             if (decoded.scale_denominator > 1) {
@@ -87,8 +102,15 @@ JobRecord JobRunner::run(const PlannedJob &job) {
             options.durable = spec_.output.durable;
             options.root = normal_absolute(spec_.output.dir);
             const std::filesystem::path output = job.output;
-            ctx.set_output_writer([output, options](const void *data, size_t size) {
-                write_file_atomically(output, data, size, options);
+            ctx.set_output_writer([output, options, &metadata, &ctx](const void *data, size_t size) {
+                if (metadata.source == nullptr && metadata.icc.empty()) {
+                    write_file_atomically(output, data, size, options);
+                    return;
+                }
+                metadata.width = ctx.image().cols; // the image being saved
+                metadata.height = ctx.image().rows;
+                const std::vector<uint8_t> with_metadata = apply_metadata(data, size, metadata);
+                write_file_atomically(output, with_metadata.data(), with_metadata.size(), options);
             });
         }
         auto &stages = pipeline_.stages();

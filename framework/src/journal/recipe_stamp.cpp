@@ -31,8 +31,9 @@ std::string recipe_text(const RunSpec &spec, const PipelinePlan &plan) {
                      {"shrink_on_load", d.shrink_on_load},
                      {"damaged", d.damaged == DamagedPolicy::warn ? "warn" : "error"},
                      {"max_pixels", d.max_pixels},
-                     {"colour", d.colour == ColourPolicy::ignore ? "ignore" : "srgb"}}});
+                     {"colour", d.colour == ColourPolicy::ignore ? "ignore" : d.colour == ColourPolicy::keep ? "keep" : "srgb"}}});
     line({"output.name", spec.output.name});
+    line({"output.metadata", static_cast<int>(spec.output.metadata), spec.output.strip_gps});
     for (const PlannedStage &stage : plan.stages) {
         nlohmann::json params = nlohmann::json::object();
         for (const bp_param_value &v : stage.params.values()) params[v.name] = value_of(v);

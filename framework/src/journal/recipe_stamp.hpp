@@ -13,7 +13,8 @@ namespace batchproc {
 // - the engine's version (it decodes the inputs);
 // - the input options that change pixels or outcomes (EXIF orientation, shrink-on-load,
 //   damaged-file policy, pixel limit);
-// - output.name (the output path itself is compared separately);
+// - output.name (the output path itself is compared separately), output.metadata and
+//   output.strip_gps;
 // - every stage in order, with its plugin's id and version and every parameter the stage
 //   sees, defaults included, in schema order: leaving a default out of the config and
 //   writing it in give one recipe.

@@ -1,0 +1,48 @@
+// What of an input's metadata an output carries (output.metadata, output.strip_gps, and the
+// ICC profile under input.colour: keep), through exiv2. The host applies it to the encoded
+// output a stage hands over, whatever the stage and the format, before writing it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace batchproc {
+
+struct MetadataPlan;
+
+// The input's EXIF, XMP and IPTC, read once per job. Opaque: exiv2 stays in metadata.cpp.
+class SourceMetadata {
+public:
+    SourceMetadata();
+    ~SourceMetadata();
+    SourceMetadata(SourceMetadata &&) noexcept;
+    SourceMetadata &operator=(SourceMetadata &&) noexcept;
+
+    // Reads the metadata of a whole image file in memory; a format exiv2 cannot read, or
+    // damaged metadata, gives empty metadata and a note in `warning`.
+    static SourceMetadata read(const uint8_t *data, size_t size, std::string &warning);
+    bool empty() const;
+
+private:
+    friend std::vector<uint8_t> apply_metadata(const void *, size_t, const MetadataPlan &);
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+struct MetadataPlan {
+    const SourceMetadata *source = nullptr; // EXIF, XMP and IPTC to copy (null: none)
+    std::vector<uint8_t> icc;               // the profile to embed (empty: none)
+    bool reset_orientation = false;         // the pixels were turned upright: Orientation = 1
+    bool strip_gps = false;                 // drop Exif.GPSInfo.* and the XMP GPS properties
+    int width = 0, height = 0;              // the output's size, for the dimension tags
+};
+
+// The encoded output with the plan's metadata in it (the EXIF thumbnail is always dropped:
+// it would show the original). Throws std::runtime_error naming what failed; a format that
+// cannot carry metadata (BMP) is one.
+std::vector<uint8_t> apply_metadata(const void *encoded, size_t size, const MetadataPlan &plan);
+
+} // namespace batchproc
