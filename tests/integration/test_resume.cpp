@@ -278,5 +278,6 @@ TEST_F(Resume, SigkillAtRandomMomentsThenRerunsEndIdenticalToACleanRun) {
         std::snprintf(name, sizeof name, "img%04d.png", i);
         ASSERT_EQ(read_text(dir / "out" / name), read_text(dir / "clean" / name)) << name;
     }
-    EXPECT_TRUE(temp_files_under(dir / "out").empty());
+    const std::vector<fs::path> left = temp_files_under(dir / "out");
+    EXPECT_TRUE(left.empty()) << left.size() << " temporary file(s) left, the first: " << left.front();
 }

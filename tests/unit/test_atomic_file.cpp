@@ -117,6 +117,18 @@ TEST(AtomicFile, TheRootItselfMayBeALink) {
     EXPECT_EQ(read_text(dir / "real/s/a.txt"), "x");
 }
 
+TEST(AtomicFile, StaleTemporaryFilesOfDeadProcessesAreRemovedAndLiveOnesKept) {
+    TempDir dir("bp-atomic");
+    // pid_max is at most 2^22: this pid cannot exist.
+    write_text(dir / ".a.jpg.bp-tmp-99999999-00000000000000aa", "left by a killed run");
+    const std::string live = ".b.jpg.bp-tmp-" + std::to_string(::getpid()) + "-00000000000000bb";
+    write_text(dir / live, "being written by a live process");
+    write_text(dir / "c.jpg", "an output");
+    EXPECT_EQ(remove_stale_temp_files(dir.path()), 1u);
+    EXPECT_EQ(names_in(dir.path()), (std::vector<std::string>{live, "c.jpg"}));
+    EXPECT_EQ(remove_stale_temp_files(dir / "no-such-folder"), 0u);
+}
+
 TEST(AtomicFile, RemoveTempFilesOfRemovesOnlyThatProcessesFilesForThatOutput) {
     TempDir dir("bp-atomic");
     write_text(dir / ".a.jpg.bp-tmp-42-00000000000000aa", "dead worker's");

@@ -6,9 +6,18 @@
 #include "codec/colour.hpp"
 #include "codec/image_decoder.hpp"
 
+#include "support/image_bytes.hpp"
+
 #include <gtest/gtest.h>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <jpeglib.h>
 #include <lcms2.h>
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations" // exiv2 0.27 hands out std::auto_ptr
+#include <exiv2/exiv2.hpp>
+#pragma GCC diagnostic pop
 
 #include <cstdio>
 #include <vector>
@@ -109,6 +118,21 @@ std::vector<cv::Vec3b> reference_conversion(const std::vector<uint8_t> &icc) {
     return result;
 }
 
+// `encoded` (PNG, WebP...) with `icc` embedded by exiv2 (PNG iCCP, WebP ICCP).
+std::vector<uint8_t> with_profile(const std::vector<uint8_t> &encoded, const std::vector<uint8_t> &icc) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    Exiv2::Image::AutoPtr image = Exiv2::ImageFactory::open(encoded.data(), static_cast<long>(encoded.size()));
+#pragma GCC diagnostic pop
+    Exiv2::DataBuf buf(icc.data(), static_cast<long>(icc.size()));
+    image->setIccProfile(buf, true);
+    image->writeMetadata();
+    Exiv2::BasicIo &io = image->io();
+    io.seek(0, Exiv2::BasicIo::beg);
+    const Exiv2::DataBuf out = io.read(static_cast<long>(io.size()));
+    return std::vector<uint8_t>(out.pData_, out.pData_ + out.size_);
+}
+
 cv::Vec3b patch_centre(const cv::Mat &m, size_t i) { return m.at<cv::Vec3b>(16, 32 * static_cast<int>(i) + 16); }
 
 DecodedImage decode(const std::vector<uint8_t> &jpeg, ColourPolicy colour = ColourPolicy::srgb) {
@@ -136,6 +160,40 @@ TEST(Colour, TaggedJpegsAreConvertedToSrgbLikeLittleCmsDoesIt) {
         // The conversion is not a no-op: a wide-gamut profile moves saturated colours.
         EXPECT_GT(largest_shift, 3.0);
     }
+}
+
+// PNG (iCCP), lossless so the comparison is exact up to Little CMS; a PNG with alpha keeps
+// its alpha.
+TEST(Colour, PngProfilesAreConvertedTooAndAlphaIsKept) {
+    const std::vector<uint8_t> icc = adobe_rgb_compatible();
+    const std::vector<cv::Vec3b> expected = reference_conversion(icc);
+    cv::Mat bgra;
+    cv::cvtColor(patches(), bgra, cv::COLOR_BGR2BGRA);
+    bgra.col(0).setTo(cv::Scalar(0, 0, 0, 100)); // a half-transparent first column
+    const std::vector<std::pair<const char *, std::vector<uint8_t>>> files = {
+        {"png", with_profile(batchproc::test::encode_image(".png", patches()), icc)},
+        {"png with alpha", with_profile(batchproc::test::encode_image(".png", bgra), icc)},
+    };
+    for (const auto &[name, file] : files) {
+        SCOPED_TRACE(name);
+        const DecodedImage d = decode(file);
+        ASSERT_TRUE(d.converted_from_profile) << "the profile was not found";
+        cv::Mat bgr = d.pixels;
+        if (d.pixels.channels() == 4) {
+            EXPECT_EQ(d.pixels.at<cv::Vec4b>(5, 0)[3], 100) << "alpha passes through unchanged";
+            cv::cvtColor(d.pixels, bgr, cv::COLOR_BGRA2BGR);
+        }
+        for (size_t i = 0; i < kPatches.size(); ++i)
+            EXPECT_LT(delta_e(patch_centre(bgr, i), expected[i]), 0.5) << "patch " << i;
+    }
+    // colour: keep hands the profile on for the output, pixels untouched.
+    DecodeOptions keep;
+    keep.colour = ColourPolicy::keep;
+    const std::vector<uint8_t> png = with_profile(batchproc::test::encode_image(".png", patches()), icc);
+    const DecodedImage kept = decode_image(png.data(), png.size(), keep);
+    EXPECT_EQ(kept.icc, icc);
+    EXPECT_FALSE(kept.converted_from_profile);
+    EXPECT_EQ(patch_centre(kept.pixels, 0), kPatches[0]);
 }
 
 TEST(Colour, UntaggedAndIgnoredImagesKeepTheirValues) {

@@ -34,17 +34,25 @@ std::string icc_colour_space(const std::vector<uint8_t> &icc) {
 }
 
 cv::Mat rgb_profile_to_srgb(const cv::Mat &bgr, const std::vector<uint8_t> &icc) {
-    if (bgr.type() != CV_8UC3) throw ColourError("colour conversion needs 8-bit BGR pixels");
+    cmsUInt32Number format = 0;
+    switch (bgr.type()) {
+    case CV_8UC3: format = TYPE_BGR_8; break;
+    case CV_8UC4: format = TYPE_BGRA_8; break;
+    case CV_16UC3: format = TYPE_BGR_16; break;
+    case CV_16UC4: format = TYPE_BGRA_16; break;
+    default: throw ColourError("the embedded ICC profile was not applied to these pixels (only 8- and 16-bit colour is)");
+    }
     const Profile in = open_profile(icc);
     if (!in) throw ColourError("the embedded ICC profile cannot be read");
     if (cmsGetColorSpace(in.get()) != cmsSigRgbData)
         throw ColourError("the embedded ICC profile is for " + signature_text(cmsGetColorSpace(in.get())) +
                           " data, not RGB");
     const Profile srgb(cmsCreate_sRGBProfile());
-    const Transform t(cmsCreateTransform(in.get(), TYPE_BGR_8, srgb.get(), TYPE_BGR_8, INTENT_PERCEPTUAL,
-                                         cmsFLAGS_BLACKPOINTCOMPENSATION));
+    // COPY_ALPHA: the alpha channel passes through the transform unchanged.
+    const Transform t(cmsCreateTransform(in.get(), format, srgb.get(), format, INTENT_PERCEPTUAL,
+                                         cmsFLAGS_BLACKPOINTCOMPENSATION | cmsFLAGS_COPY_ALPHA));
     if (!t) throw ColourError("the embedded ICC profile cannot be converted to sRGB");
-    cv::Mat out(bgr.rows, bgr.cols, CV_8UC3);
+    cv::Mat out(bgr.rows, bgr.cols, bgr.type());
     for (int y = 0; y < bgr.rows; ++y)
         cmsDoTransform(t.get(), bgr.ptr<uint8_t>(y), out.ptr<uint8_t>(y), static_cast<cmsUInt32Number>(bgr.cols));
     return out;

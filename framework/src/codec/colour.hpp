@@ -18,9 +18,10 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-// `bgr` (8-bit, 3 channels, BGR order) as described by the ICC profile `icc`, converted to
-// sRGB. Throws ColourError when the profile cannot be read or is not an RGB profile.
-cv::Mat rgb_profile_to_srgb(const cv::Mat &bgr, const std::vector<uint8_t> &icc);
+// `pixels` (8- or 16-bit, BGR or BGRA; alpha is carried over unchanged) as described by the
+// ICC profile `icc`, converted to sRGB. Throws ColourError when the profile cannot be read,
+// is not an RGB profile, or the pixels are of another kind (gray, float).
+cv::Mat rgb_profile_to_srgb(const cv::Mat &pixels, const std::vector<uint8_t> &icc);
 
 // The profile's colour space signature as text ("RGB ", "GRAY", "CMYK"); "" when the
 // profile cannot be read.

@@ -3,6 +3,7 @@
 #include "codec/colour.hpp"
 
 #include "codec/image_header.hpp"
+#include "codec/metadata.hpp"
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -209,6 +210,23 @@ std::string strip_prefix(std::string text, const char *prefix) {
     return text;
 }
 
+// input.colour for a decoded image with (or without) an embedded profile: keep it for the
+// output, or convert an RGB one to sRGB. Gray images keep their values.
+void apply_profile(DecodedImage &out, std::vector<uint8_t> icc, const DecodeOptions &options) {
+    if (icc.empty() || options.colour == ColourPolicy::ignore) return;
+    if (options.colour == ColourPolicy::keep) {
+        out.icc = std::move(icc); // the output carries it
+        return;
+    }
+    if (out.pixels.channels() < 3) return;
+    try {
+        out.pixels = rgb_profile_to_srgb(out.pixels, icc);
+        out.converted_from_profile = true;
+    } catch (const ColourError &e) {
+        out.warnings.push_back(std::string(e.what()) + "; the pixels are taken as sRGB");
+    }
+}
+
 DecodedImage decode_jpeg(const uint8_t *data, size_t size, const ImageHeader &header, const DecodeOptions &options,
                          int min_side_hint) {
     DecodedImage out;
@@ -254,15 +272,7 @@ DecodedImage decode_jpeg(const uint8_t *data, size_t size, const ImageHeader &he
     out.pixels = job.cmyk ? cmyk_to_bgr(raw, job.adobe) : raw;
     // An RGB profile converts to sRGB. CMYK keeps the naive conversion above, and a
     // grayscale image its gray values, profile or not (for now).
-    if (options.colour == ColourPolicy::keep) out.icc = std::move(icc); // the output carries it
-    else if (!icc.empty() && out.pixels.type() == CV_8UC3 && !job.cmyk) {
-        try {
-            out.pixels = rgb_profile_to_srgb(out.pixels, icc);
-            out.converted_from_profile = true;
-        } catch (const ColourError &e) {
-            out.warnings.push_back(std::string(e.what()) + "; the pixels are taken as sRGB");
-        }
-    }
+    if (!job.cmyk) apply_profile(out, std::move(icc), options);
     out.scale_denominator = denom;
     out.source_width = header.width;
     out.source_height = header.height;
@@ -382,6 +392,7 @@ DecodedImage decode_with_opencv(const uint8_t *data, size_t size, const ImageHea
     out.pixels = image;
     out.source_width = image.cols;
     out.source_height = image.rows;
+    if (options.colour != ColourPolicy::ignore) apply_profile(out, embedded_icc_profile(data, size), options);
     return out;
 }
 

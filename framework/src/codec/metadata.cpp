@@ -69,6 +69,19 @@ SourceMetadata SourceMetadata::read(const uint8_t *data, size_t size, std::strin
     return m;
 }
 
+std::vector<uint8_t> embedded_icc_profile(const uint8_t *data, size_t size) {
+    init_exiv2();
+    try {
+        Exiv2::Image::AutoPtr image = Exiv2::ImageFactory::open(data, static_cast<long>(size));
+        image->readMetadata();
+        if (!image->iccProfileDefined()) return {};
+        const Exiv2::DataBuf *icc = image->iccProfile();
+        return std::vector<uint8_t>(icc->pData_, icc->pData_ + icc->size_);
+    } catch (const std::exception &) {
+        return {}; // damaged metadata: the decoder's own checks speak for the pixels
+    }
+}
+
 std::vector<uint8_t> apply_metadata(const void *encoded, size_t size, const MetadataPlan &plan) {
     init_exiv2();
     try {

@@ -40,6 +40,11 @@ struct MetadataPlan {
     int width = 0, height = 0;              // the output's size, for the dimension tags
 };
 
+// The ICC profile embedded in a whole image file in memory, as exiv2 finds it (PNG iCCP is
+// tested; JPEG is read by the JPEG decoder itself), empty when there is none or the file's
+// metadata cannot be read.
+std::vector<uint8_t> embedded_icc_profile(const uint8_t *data, size_t size);
+
 // The encoded output with the plan's metadata in it (the EXIF thumbnail is always dropped:
 // it would show the original). Throws std::runtime_error naming what failed; a format that
 // cannot carry metadata (BMP) is one.

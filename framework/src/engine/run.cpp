@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <set>
 
 namespace batchproc {
 
@@ -104,6 +105,15 @@ RunResult execute_run(PreparedRun &run, const RunOptions &options) {
     } else {
         to_run = run.jobs;
         for (size_t i = 0; i < run.jobs.size(); ++i) origin.push_back(i);
+    }
+    // Temporary files a killed earlier run left beside the outputs go now (never a final name).
+    {
+        std::set<std::filesystem::path> folders;
+        for (const PlannedJob &job : to_run)
+            if (!job.output.empty()) folders.insert(job.output.parent_path());
+        size_t removed = 0;
+        for (const std::filesystem::path &folder : folders) removed += remove_stale_temp_files(folder);
+        if (removed > 0) spdlog::info("removed {} temporary file(s) left by an earlier run that was killed", removed);
     }
     std::vector<JobRecord> run_records(to_run.size());
     const auto position = [&](const PlannedJob &job) { return origin[static_cast<size_t>(&job - to_run.data())]; };

@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <linux/fs.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -14,6 +15,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <system_error>
@@ -199,6 +201,42 @@ void remove_temp_files_of(const fs::path &final_path, long pid) {
         if (std::strncmp(e->d_name, prefix.c_str(), prefix.size()) == 0) names.emplace_back(e->d_name);
     for (const std::string &name : names) ::unlinkat(::dirfd(d), name.c_str(), 0);
     ::closedir(d);
+}
+
+namespace {
+
+// A process that exists and is not a zombie (an orphaned worker that died may stay a zombie
+// for a long while when nothing reaps it: it writes nothing any more).
+bool process_is_running(long pid) {
+    char path[64];
+    std::snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = std::fopen(path, "re");
+    if (f == nullptr) return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH;
+    char line[512];
+    const bool read = std::fgets(line, sizeof line, f) != nullptr;
+    std::fclose(f);
+    if (!read) return false;
+    const char *close = std::strrchr(line, ')');
+    return close == nullptr || close[1] == '\0' || (close[2] != 'Z' && close[2] != 'X');
+}
+
+} // namespace
+
+size_t remove_stale_temp_files(const fs::path &folder) {
+    DIR *d = ::opendir(folder.c_str());
+    if (d == nullptr) return 0;
+    std::vector<std::string> stale;
+    while (const dirent *e = ::readdir(d)) {
+        const std::string name = e->d_name;
+        if (!is_temp_file_name(name)) continue;
+        // ".<name>.bp-tmp-<pid>-<random>"
+        const size_t at = name.rfind(kTempMarker);
+        const long pid = std::strtol(name.c_str() + at + std::strlen(kTempMarker), nullptr, 10);
+        if (pid > 0 && !process_is_running(pid)) stale.push_back(name);
+    }
+    for (const std::string &name : stale) ::unlinkat(::dirfd(d), name.c_str(), 0);
+    ::closedir(d);
+    return stale.size();
 }
 
 void write_file_atomically(const fs::path &final_path, const void *data, size_t size, const WriteOptions &options) {

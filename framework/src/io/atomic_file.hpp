@@ -31,6 +31,11 @@ void write_file_atomically(const std::filesystem::path &final_path, const void *
 // Removes the temporary files that process `pid` (dead, so it cannot) left for `final_path`.
 void remove_temp_files_of(const std::filesystem::path &final_path, long pid);
 
+// Removes from `folder` the temporary files of processes that are gone (a run killed with
+// SIGKILL, a power loss); those of live processes (another run writing there) stay.
+// Returns how many were removed.
+size_t remove_stale_temp_files(const std::filesystem::path &folder);
+
 // true for a name write_file_atomically gives its temporary files.
 bool is_temp_file_name(const std::string &name);
 
