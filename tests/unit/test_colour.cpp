@@ -219,7 +219,9 @@ TEST(Colour, AnUnreadableProfileIsAWarningAndThePixelsAreTakenAsSrgb) {
 }
 
 TEST(Colour, AProfileForAnotherColourSpaceIsRefusedWithItsName) {
-    const std::vector<uint8_t> gray = profile_bytes(cmsCreateGrayProfile(cmsD50_xyY(), cmsBuildGamma(nullptr, 2.2)));
+    cmsToneCurve *curve = cmsBuildGamma(nullptr, 2.2);
+    const std::vector<uint8_t> gray = profile_bytes(cmsCreateGrayProfile(cmsD50_xyY(), curve));
+    cmsFreeToneCurve(curve); // the profile keeps a copy
     EXPECT_EQ(icc_colour_space(gray), "GRAY");
     try {
         rgb_profile_to_srgb(patches(), gray);
