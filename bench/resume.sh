@@ -11,8 +11,8 @@
 #    rerun also runs nothing).
 # 3. Journal cost: 20 000 empty jobs, journal off against journal on (a fresh journal each
 #    run): the dispatch benchmark's workload.
-# 4. fsync cost: the thumbnail pipeline of configs/images.yaml over 590 photos (the 10
-#    sample photos, 59 copies each), output.durable true against false.
+# 4. fsync cost: the thumbnail pipeline of configs/images.yaml over 59 copies of each sample
+#    photo (472 files), output.durable true against false.
 #
 # Each timing is the median of RUNS (3) runs of the whole command, wall clock.
 # Environment: JOBS_GEN=100000 FILES=20000 RUNS=3 WORKERS=2 OUT_DIR=/tmp/bp-resume
@@ -90,7 +90,7 @@ done
 disp_off=$(median_of "$BP" run -q "$OUT/dispatch-off.yaml")
 disp_on=$(median_of "$BP" run -q "$OUT/dispatch-on.yaml" --force)
 
-note "4. fsync's cost on 590 photos"
+note "4. fsync's cost on 59 copies of the sample photos"
 mkdir -p "$OUT/photos"
 for ((k = 0; k < 59; k++)); do
     for f in "$REPO_ROOT"/samples/images/*.*; do
