@@ -2,15 +2,16 @@
 // output.metadata: keep (Orientation reset when the pixels were turned upright, the EXIF
 // thumbnail dropped, dimension tags updated, GPS dropped with strip_gps); the ICC profile
 // under input.colour: keep. Inputs are made here with exiv2, outputs read back with it.
+#include "support/exiv2_edit.hpp"
 #include "support/image_bytes.hpp"
 #include "support/run_helpers.hpp"
 
 #include <gtest/gtest.h>
 #include <opencv2/core.hpp>
 
+// exiv2 0.27 hands out std::auto_ptr (read_metadata below).
 #pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations" // exiv2 0.27 hands out std::auto_ptr
-#include <exiv2/exiv2.hpp>
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 
 namespace fs = std::filesystem;
 using namespace batchproc::test;
@@ -30,32 +31,27 @@ std::vector<uint8_t> fake_profile() {
 // A 120x80 JPEG with camera EXIF (Orientation 6, GPS, a thumbnail), XMP, IPTC and an ICC profile.
 std::vector<uint8_t> photo_with_metadata() {
     const std::vector<uint8_t> jpeg = encode_image(".jpg", cv::Mat(80, 120, CV_8UC3, cv::Scalar(30, 140, 200)));
-    Exiv2::XmpParser::initialize();
-    Exiv2::Image::AutoPtr image = Exiv2::ImageFactory::open(jpeg.data(), static_cast<long>(jpeg.size()));
-    Exiv2::ExifData exif;
-    exif["Exif.Image.Make"] = "TestCam";
-    exif["Exif.Image.Orientation"] = static_cast<uint16_t>(6);
-    exif["Exif.Photo.PixelXDimension"] = static_cast<uint32_t>(120);
-    exif["Exif.Photo.PixelYDimension"] = static_cast<uint32_t>(80);
-    exif["Exif.GPSInfo.GPSLatitudeRef"] = "N";
-    exif["Exif.GPSInfo.GPSLatitude"] = "48/1 51/1 0/1";
-    const std::vector<uint8_t> thumb = encode_image(".jpg", cv::Mat(8, 12, CV_8UC3, cv::Scalar(1, 2, 3)));
-    Exiv2::ExifThumb(exif).setJpegThumbnail(thumb.data(), static_cast<long>(thumb.size()));
-    image->setExifData(exif);
-    Exiv2::XmpData xmp;
-    xmp["Xmp.dc.creator"] = "A. Photographer";
-    image->setXmpData(xmp);
-    Exiv2::IptcData iptc;
-    iptc["Iptc.Application2.Caption"] = "a test caption";
-    image->setIptcData(iptc);
-    std::vector<uint8_t> icc = fake_profile();
-    Exiv2::DataBuf icc_buf(icc.data(), static_cast<long>(icc.size()));
-    image->setIccProfile(icc_buf, false);
-    image->writeMetadata();
-    Exiv2::BasicIo &io = image->io();
-    io.seek(0, Exiv2::BasicIo::beg);
-    const Exiv2::DataBuf out = io.read(static_cast<long>(io.size()));
-    return std::vector<uint8_t>(out.pData_, out.pData_ + out.size_);
+    return edit_metadata(jpeg, [](Exiv2::Image &image) {
+        Exiv2::ExifData exif;
+        exif["Exif.Image.Make"] = "TestCam";
+        exif["Exif.Image.Orientation"] = static_cast<uint16_t>(6);
+        exif["Exif.Photo.PixelXDimension"] = static_cast<uint32_t>(120);
+        exif["Exif.Photo.PixelYDimension"] = static_cast<uint32_t>(80);
+        exif["Exif.GPSInfo.GPSLatitudeRef"] = "N";
+        exif["Exif.GPSInfo.GPSLatitude"] = "48/1 51/1 0/1";
+        const std::vector<uint8_t> thumb = encode_image(".jpg", cv::Mat(8, 12, CV_8UC3, cv::Scalar(1, 2, 3)));
+        Exiv2::ExifThumb(exif).setJpegThumbnail(thumb.data(), static_cast<long>(thumb.size()));
+        image.setExifData(exif);
+        Exiv2::XmpData xmp;
+        xmp["Xmp.dc.creator"] = "A. Photographer";
+        image.setXmpData(xmp);
+        Exiv2::IptcData iptc;
+        iptc["Iptc.Application2.Caption"] = "a test caption";
+        image.setIptcData(iptc);
+        std::vector<uint8_t> icc = fake_profile();
+        Exiv2::DataBuf icc_buf(icc.data(), static_cast<long>(icc.size()));
+        image.setIccProfile(icc_buf, false);
+    });
 }
 
 struct Read {

@@ -14,10 +14,7 @@
 #include <jpeglib.h>
 #include <lcms2.h>
 
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations" // exiv2 0.27 hands out std::auto_ptr
-#include <exiv2/exiv2.hpp>
-#pragma GCC diagnostic pop
+#include "support/exiv2_edit.hpp"
 
 #include <cstdio>
 #include <vector>
@@ -120,17 +117,10 @@ std::vector<cv::Vec3b> reference_conversion(const std::vector<uint8_t> &icc) {
 
 // `encoded` (PNG, WebP...) with `icc` embedded by exiv2 (PNG iCCP, WebP ICCP).
 std::vector<uint8_t> with_profile(const std::vector<uint8_t> &encoded, const std::vector<uint8_t> &icc) {
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-    Exiv2::Image::AutoPtr image = Exiv2::ImageFactory::open(encoded.data(), static_cast<long>(encoded.size()));
-#pragma GCC diagnostic pop
-    Exiv2::DataBuf buf(icc.data(), static_cast<long>(icc.size()));
-    image->setIccProfile(buf, true);
-    image->writeMetadata();
-    Exiv2::BasicIo &io = image->io();
-    io.seek(0, Exiv2::BasicIo::beg);
-    const Exiv2::DataBuf out = io.read(static_cast<long>(io.size()));
-    return std::vector<uint8_t>(out.pData_, out.pData_ + out.size_);
+    return batchproc::test::edit_metadata(encoded, [&](Exiv2::Image &image) {
+        Exiv2::DataBuf buf(icc.data(), static_cast<long>(icc.size()));
+        image.setIccProfile(buf, true);
+    });
 }
 
 cv::Vec3b patch_centre(const cv::Mat &m, size_t i) { return m.at<cv::Vec3b>(16, 32 * static_cast<int>(i) + 16); }
