@@ -232,7 +232,6 @@ public:
 private:
     std::string file_;
     fs::path base_;
-    mutable bool metadata_given_ = false; // output.metadata was written (else its default follows input.colour)
     fs::path cwd_;
     std::vector<std::string> set_keys_; // canonical keys given by --set
 
@@ -313,10 +312,16 @@ std::vector<Entry> Validator::mapping(const Value &v, const std::vector<std::str
     return entries;
 }
 
+// The YAML words for true and false; nullopt for any other text.
+std::optional<bool> bool_word(const std::string &text) {
+    const std::string t = lower_ascii(text);
+    if (t == "true" || t == "yes" || t == "on") return true;
+    if (t == "false" || t == "no" || t == "off") return false;
+    return std::nullopt;
+}
+
 bool Validator::boolean(const Value &v) const {
-    const std::string text = lower_ascii(scalar(v, "true or false"));
-    if (text == "true" || text == "yes" || text == "on") return true;
-    if (text == "false" || text == "no" || text == "off") return false;
+    if (const std::optional<bool> b = bool_word(scalar(v, "true or false"))) return *b;
     fail(v.mark, v.key, "must be true or false, got " + describe(v.node));
 }
 
@@ -486,19 +491,16 @@ void Validator::output(const Entry &e, OutputSpec &out) const {
         const std::string policy = choice(m->value, {"strip", "keep", "keep_icc"});
         out.metadata = policy == "keep" ? MetadataPolicy::keep : policy == "keep_icc" ? MetadataPolicy::keep_icc
                                                                                       : MetadataPolicy::strip;
-        metadata_given_ = true;
     }
     if (const Entry *gps = find(entries, "strip_gps")) out.strip_gps = boolean(gps->value);
 }
 
 void Validator::journal(const Entry &e, JournalSpec &j) const {
     j.mark = e.value.mark;
-    const std::string text = lower_ascii(trim(scalar(e.value, "a path or false")));
-    if (text == "false" || text == "no" || text == "off") {
-        j.enabled = false;
+    if (const std::optional<bool> b = bool_word(scalar(e.value, "a path or false"))) {
+        j.enabled = *b; // true: the default place
         return;
     }
-    if (text == "true" || text == "yes" || text == "on") return; // the default place
     j.path = path(e.value);
 }
 
@@ -509,10 +511,9 @@ void Validator::resume(const Entry &e, ResumeSpec &r) const {
         return;
     }
     const char *expected = "true, false or a mapping such as {verify: content}";
-    const std::string text = lower_ascii(trim(scalar(e.value, expected)));
-    if (text == "true" || text == "yes" || text == "on") r.enabled = true;
-    else if (text == "false" || text == "no" || text == "off") r.enabled = false;
-    else fail(e.value.mark, e.value.key, std::string("must be ") + expected + ", got " + describe(e.value.node));
+    const std::optional<bool> b = bool_word(scalar(e.value, expected));
+    if (!b) fail(e.value.mark, e.value.key, std::string("must be ") + expected + ", got " + describe(e.value.node));
+    r.enabled = *b;
 }
 
 void Validator::pool(const Entry &e, PoolSpec &pool) const {
@@ -617,9 +618,10 @@ void Validator::run(const YAML::Node &root, RunSpec &spec) const {
     if (const Entry *pp = find(top, "plugin_path"))
         for (const Value &item : list(pp->value, "a list of folders")) spec.plugin_path.push_back(path(item));
     input(find(top, "input"), root_mark, spec.input);
+    // output.metadata's default follows the colour policy (pixels kept in their profile need
+    // it); output.metadata, when given, overrides it.
+    if (spec.input.decode.colour == ColourPolicy::keep) spec.output.metadata = MetadataPolicy::keep_icc;
     if (const Entry *out = find(top, "output")) output(*out, spec.output);
-    // The metadata default follows the colour policy: pixels kept in their profile need it.
-    if (!metadata_given_ && spec.input.decode.colour == ColourPolicy::keep) spec.output.metadata = MetadataPolicy::keep_icc;
     if (const Entry *p = find(top, "pool")) pool(*p, spec.pool);
     if (const Entry *report = find(top, "report")) spec.report = path(report->value);
     if (const Entry *j = find(top, "journal")) journal(*j, spec.journal);
