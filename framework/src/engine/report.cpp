@@ -76,7 +76,7 @@ nlohmann::ordered_json build_report(const RunSpec &spec, const std::vector<Plann
         if (job.output.empty() || (r.status != JobStatus::ok && r.status != JobStatus::unchanged)) j["output"] = nullptr;
         else put_path(j, "output", display_path(job.output, display_base(spec)));
         j["status"] = to_string(r.status);
-        j["error"] = r.error.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(escape_invalid_utf8(r.error));
+        j["error"] = r.error.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.error);
         j["attempts"] = r.attempts;
         j["worker_pid"] = r.worker_pid == 0 ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.worker_pid);
         j["ms"] = r.ms;

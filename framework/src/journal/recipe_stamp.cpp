@@ -1,5 +1,6 @@
 #include "journal/recipe_stamp.hpp"
 
+#include "engine/utf8_text.hpp"
 #include "journal/file_identity.hpp"
 
 #include <nlohmann/json.hpp>
@@ -24,7 +25,12 @@ nlohmann::json value_of(const bp_param_value &v) {
 std::string recipe_text(const RunSpec &spec, const PipelinePlan &plan) {
     // JSON lines: unambiguous whatever bytes a value holds.
     std::string text;
-    const auto line = [&](const nlohmann::json &j) { text += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"; };
+    // Texts that are not UTF-8 (a file name in a parameter) are escaped, never replaced: two
+    // different names must give two different recipes.
+    const auto line = [&](nlohmann::json j) {
+        make_json_text_valid(j);
+        text += j.dump() + "\n";
+    };
     line({"batchproc", BATCHPROC_VERSION});
     const DecodeOptions &d = spec.input.decode;
     line({"decode", {{"exif_orientation", d.exif_orientation},
