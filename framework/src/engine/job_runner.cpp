@@ -51,7 +51,11 @@ std::vector<uint8_t> read_whole_file(const std::filesystem::path &path) {
 } // namespace
 
 JobRunner::JobRunner(const RunSpec &spec, const PipelinePlan &plan)
-    : spec_(spec), plan_(plan), pipeline_(plan), pid_(static_cast<long>(::getpid())) {}
+    : spec_(spec), plan_(plan), pipeline_(plan), pid_(static_cast<long>(::getpid())) {
+    output_options_.overwrite = spec.output.overwrite;
+    output_options_.durable = spec.output.durable;
+    if (!spec.output.dir.empty()) output_options_.root = normal_absolute(spec.output.dir);
+}
 
 int JobRunner::decode_hint(const std::vector<uint8_t> &bytes) {
     if (!spec_.input.decode.shrink_on_load || pipeline_.stages().empty()) return 0;
@@ -97,12 +101,9 @@ JobRecord JobRunner::run(const PlannedJob &job) {
             }
         }
         if (!job.output.empty()) {
-            WriteOptions options;
-            options.overwrite = spec_.output.overwrite;
-            options.durable = spec_.output.durable;
-            options.root = normal_absolute(spec_.output.dir);
             const std::filesystem::path output = job.output;
-            ctx.set_output_writer([output, options, &metadata, &ctx](const void *data, size_t size) {
+            const WriteOptions &options = output_options_;
+            ctx.set_output_writer([output, &options, &metadata, &ctx](const void *data, size_t size) {
                 if (metadata.source == nullptr && metadata.icc.empty()) {
                     write_file_atomically(output, data, size, options);
                     return;

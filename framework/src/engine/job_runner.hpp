@@ -5,6 +5,7 @@
 #include "config/spec.hpp"
 #include "engine/job_record.hpp"
 #include "inputs/job_plan.hpp"
+#include "io/atomic_file.hpp"
 #include "plugin_host/pipeline.hpp"
 
 #include <cstdint>
@@ -29,6 +30,7 @@ private:
     const PipelinePlan &plan_;
     Pipeline pipeline_;
     long pid_; // a runner never changes process: asked once, not per job
+    WriteOptions output_options_; // how outputs are written (output.overwrite, durable, dir): the same for every job
 };
 
 } // namespace batchproc

@@ -45,7 +45,8 @@ JobRecord RunJournal::record_for_skipped(const JobVerdict &verdict) {
 }
 
 void RunJournal::warn_once(const std::exception &e) {
-    if (warned_.exchange(true)) return;
+    if (warned_) return;
+    warned_ = true;
     spdlog::error("the journal {} cannot be written: {}; the outputs are not affected, but a rerun may redo "
                   "jobs this run finished",
                   journal_.path().string(), e.what());

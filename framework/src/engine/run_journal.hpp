@@ -8,7 +8,6 @@
 #include "journal/resume.hpp"
 #include "plugin_host/pipeline.hpp"
 
-#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,6 +41,7 @@ private:
     RunJournal(const RunSpec &spec, Journal journal, std::string stamp, bool force, std::string run_id);
     void warn_once(const std::exception &e);
     JournalRow row_for(size_t job, const PlannedJob &planned) const; // the fields both kinds of row share
+    void write_row(JournalRow &row);
 
     const RunSpec &spec_;
     Journal journal_;
@@ -50,8 +50,7 @@ private:
     std::string run_id_;
     std::unordered_map<std::string, JournalRow> rows_;
     std::vector<JobVerdict> verdicts_;
-    std::atomic<bool> warned_{false};
-    void write_row(JournalRow &row);
+    bool warned_ = false;
 };
 
 } // namespace batchproc

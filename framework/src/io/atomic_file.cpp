@@ -192,16 +192,6 @@ void remove_temp_files_in_progress() {
     }
 }
 
-void remove_temp_files_of(const fs::path &final_path, long pid) {
-    const std::string prefix = temp_prefix(final_path.filename().string(), pid);
-    DIR *d = ::opendir(final_path.parent_path().c_str());
-    if (d == nullptr) return;
-    std::vector<std::string> names;
-    while (const dirent *e = ::readdir(d))
-        if (std::strncmp(e->d_name, prefix.c_str(), prefix.size()) == 0) names.emplace_back(e->d_name);
-    for (const std::string &name : names) ::unlinkat(::dirfd(d), name.c_str(), 0);
-    ::closedir(d);
-}
 
 namespace {
 
@@ -220,23 +210,33 @@ bool process_is_running(long pid) {
     return close == nullptr || close[1] == '\0' || (close[2] != 'Z' && close[2] != 'X');
 }
 
-} // namespace
-
-size_t remove_stale_temp_files(const fs::path &folder) {
+// Unlinks the entries of `folder` whose names `doomed` selects; returns how many.
+template <typename Pred>
+size_t remove_names_in(const fs::path &folder, Pred doomed) {
     DIR *d = ::opendir(folder.c_str());
     if (d == nullptr) return 0;
-    std::vector<std::string> stale;
-    while (const dirent *e = ::readdir(d)) {
-        const std::string name = e->d_name;
-        if (!is_temp_file_name(name)) continue;
-        // ".<name>.bp-tmp-<pid>-<random>"
-        const size_t at = name.rfind(kTempMarker);
-        const long pid = std::strtol(name.c_str() + at + std::strlen(kTempMarker), nullptr, 10);
-        if (pid > 0 && !process_is_running(pid)) stale.push_back(name);
-    }
-    for (const std::string &name : stale) ::unlinkat(::dirfd(d), name.c_str(), 0);
+    std::vector<std::string> names;
+    while (const dirent *e = ::readdir(d))
+        if (doomed(std::string(e->d_name))) names.emplace_back(e->d_name);
+    for (const std::string &name : names) ::unlinkat(::dirfd(d), name.c_str(), 0);
     ::closedir(d);
-    return stale.size();
+    return names.size();
+}
+
+} // namespace
+
+void remove_temp_files_of(const fs::path &final_path, long pid) {
+    const std::string prefix = temp_prefix(final_path.filename().string(), pid);
+    remove_names_in(final_path.parent_path(), [&](const std::string &name) { return name.rfind(prefix, 0) == 0; });
+}
+
+size_t remove_stale_temp_files(const fs::path &folder) {
+    return remove_names_in(folder, [](const std::string &name) {
+        if (!is_temp_file_name(name)) return false;
+        // ".<name>.bp-tmp-<pid>-<random>"
+        const long pid = std::strtol(name.c_str() + name.rfind(kTempMarker) + std::strlen(kTempMarker), nullptr, 10);
+        return pid > 0 && !process_is_running(pid);
+    });
 }
 
 void write_file_atomically(const fs::path &final_path, const void *data, size_t size, const WriteOptions &options) {
