@@ -196,9 +196,10 @@ TEST_F(Resume, ADamagedJournalIsAClearErrorAndForceStartsAfresh) {
     const fs::path c = config();
     ASSERT_EQ(run(c).exit_code, 0);
     const fs::path journal = dir / "out/.batchproc/journal.sqlite";
-    fs::resize_file(journal, fs::file_size(journal) / 2);
-    fs::remove(fs::path(journal.string() + "-wal"));
-    fs::remove(fs::path(journal.string() + "-shm"));
+    for (const char *suffix : {"", "-wal"}) { // the database's and its WAL's headers overwritten
+        std::fstream f(journal.string() + suffix, std::ios::in | std::ios::out | std::ios::binary);
+        f.write(std::string(64, 'x').data(), 64);
+    }
     const RunOutcome broken = run(c);
     EXPECT_EQ(broken.exit_code, 2) << broken.err;
     EXPECT_NE(broken.err.find(journal.string()), std::string::npos) << broken.err;

@@ -212,7 +212,7 @@ TEST(Journal, RoundTripsEveryFieldByteForByte) {
     EXPECT_EQ(loaded.at(long_non_ascii_name()).key.size(), 1024u);
 }
 
-TEST(Journal, UpsertKeepsOneRowPerKey) {
+TEST(Journal, ALaterRowOfAKeyReplacesTheEarlierOne) {
     TempDir dir("bp-journal");
     const fs::path path = dir / "journal.sqlite";
     JournalRow first = sample_row("a.jpg", 3);
@@ -224,14 +224,60 @@ TEST(Journal, UpsertKeepsOneRowPerKey) {
         j.record(second);
         j.record(sample_row("b.jpg", 5));
     }
+    Journal j = Journal::open(path, "run-b", false);
+    const auto loaded = j.load();
+    EXPECT_EQ(loaded.size(), 2u);
+    EXPECT_SAME_ROW(loaded.at("a.jpg"), second);
+}
+
+TEST(Journal, LoadRewritesTheJournalWhenSupersededEntriesOutnumberTheRows) {
+    TempDir dir("bp-journal");
+    const fs::path path = dir / "journal.sqlite";
+    const auto stored_entries = [&] { return RawDb(path).text("SELECT sum(entries) FROM batches"); };
+    {
+        Journal j = Journal::open(path, "run-a", false);
+        for (int n = 0; n < 5; ++n)
+            for (int i = 0; i < 3000; ++i) j.record(sample_row("photos/" + std::to_string(i) + ".jpg", n));
+    }
+    ASSERT_EQ(stored_entries(), "15000");
     {
         Journal j = Journal::open(path, "run-b", false);
         const auto loaded = j.load();
-        EXPECT_EQ(loaded.size(), 2u);
-        EXPECT_SAME_ROW(loaded.at("a.jpg"), second);
+        ASSERT_EQ(loaded.size(), 3000u);
+        EXPECT_SAME_ROW(loaded.at("photos/7.jpg"), sample_row("photos/7.jpg", 4));
     }
-    RawDb raw(path);
-    EXPECT_EQ(raw.text("SELECT count(*) FROM jobs"), "2");
+    EXPECT_EQ(stored_entries(), "3000");
+    {
+        // A few superseded entries are left alone (reading them costs less than a rewrite).
+        Journal j = Journal::open(path, "run-c", false);
+        for (int i = 0; i < 10; ++i) j.record(sample_row("photos/" + std::to_string(i) + ".jpg", 5));
+        j.flush();
+        EXPECT_EQ(j.load().size(), 3000u);
+    }
+    EXPECT_EQ(stored_entries(), "3010");
+    Journal j = Journal::open(path, "run-d", false);
+    EXPECT_SAME_ROW(j.load().at("photos/7.jpg"), sample_row("photos/7.jpg", 5));
+}
+
+TEST(Journal, ABatchThatFailsItsChecksumIsRefusedAsDamaged) {
+    TempDir dir("bp-journal");
+    const fs::path path = dir / "journal.sqlite";
+    {
+        Journal j = Journal::open(path, "run-a", false);
+        j.record(sample_row("a.jpg", 1));
+    }
+    RawDb(path).exec("UPDATE batches SET data = CAST('garbage' AS BLOB)");
+    try {
+        Journal j = Journal::open(path, "run-b", false);
+        j.load();
+        ADD_FAILURE() << "a damaged batch was read";
+    } catch (const JournalError &e) {
+        EXPECT_EQ(e.reason(), JournalError::Reason::not_a_journal);
+        EXPECT_TRUE(contains(e.what(), "journal " + path.string() + " is damaged (batch 1 does not match its checksum)"))
+            << e.what();
+        EXPECT_TRUE(contains(e.what(), "--force")) << e.what();
+    }
+    EXPECT_THROW(read_journal_rows(path), JournalError);
 }
 
 TEST(Journal, MarkRunningKeepsThePreviousRowExceptItsRunAndStart) {
@@ -496,6 +542,7 @@ TEST(Journal, ATruncatedJournalIsRefusedAndForceMovesItAside) {
         Journal j = Journal::open(path, "run-a", false);
         for (int i = 0; i < 3000; ++i) j.record(sample_row("photos/" + std::to_string(i) + ".jpg", i));
     }
+    RawDb(path).exec("PRAGMA wal_checkpoint(TRUNCATE)"); // everything into the database file
     for (const char *suffix : {"-wal", "-shm"}) fs::remove(path.string() + suffix);
     const auto full = fs::file_size(path);
     ASSERT_GT(full, 100'000u);
@@ -552,12 +599,12 @@ TEST(Journal, ANewerSchemaVersionIsRefusedAndForceMovesItAside) {
     }
     {
         RawDb raw(path);
-        raw.exec("UPDATE meta SET value = '3' WHERE name = 'schema_version'");
+        raw.exec("UPDATE meta SET value = '4' WHERE name = 'schema_version'");
     }
     const JournalError e = open_error(path);
     EXPECT_EQ(e.reason(), JournalError::Reason::newer_version);
     EXPECT_TRUE(contains(e.what(), "journal " + path.string() + " was written by a newer batchproc")) << e.what();
-    EXPECT_TRUE(contains(e.what(), "version 3")) << e.what();
+    EXPECT_TRUE(contains(e.what(), "version 4")) << e.what();
     EXPECT_TRUE(contains(e.what(), "--force")) << e.what();
     {
         Journal j = Journal::open(path, "run-forced", true);
@@ -566,7 +613,7 @@ TEST(Journal, ANewerSchemaVersionIsRefusedAndForceMovesItAside) {
     const auto broken = broken_files(path);
     ASSERT_EQ(broken.size(), 1u);
     RawDb kept(broken[0]);
-    EXPECT_EQ(kept.text("SELECT value FROM meta WHERE name = 'schema_version'"), "3");
+    EXPECT_EQ(kept.text("SELECT value FROM meta WHERE name = 'schema_version'"), "4");
 }
 
 TEST(Journal, ForceOnAGoodJournalKeepsTheFileAndDropsItsRows) {
@@ -584,18 +631,14 @@ TEST(Journal, ForceOnAGoodJournalKeepsTheFileAndDropsItsRows) {
     EXPECT_EQ(j.runs()[0].run_id, "run-forced");
 }
 
-TEST(Journal, MigratesASchemaVersion1JournalInPlace) {
-    TempDir dir("bp-journal");
-    const fs::path path = dir / "journal.sqlite";
-    JournalRow old_row = sample_row(kInvalidUtf8, 8);
-    old_row.died_running = 0;
-    {
-        // Version 1, as batchproc 1.0 wrote it: no jobs.died_running.
-        RawDb raw(path);
-        raw.exec(R"sql(
+// A journal of schema version 1 (batchproc 1.0: no jobs.died_running) or 2 (one SQL row
+// per job) holding `row` and one finished run.
+void write_legacy_journal(const fs::path &path, int version, const JournalRow &r) {
+    RawDb raw(path);
+    raw.exec(std::string(R"sql(
 PRAGMA journal_mode = WAL;
 CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-INSERT INTO meta VALUES ('format', 'batchproc-journal'), ('schema_version', '1');
+INSERT INTO meta VALUES ('format', 'batchproc-journal'), ('schema_version', ')sql") + std::to_string(version) + R"sql(');
 CREATE TABLE jobs (
   key BLOB PRIMARY KEY,
   in_exists INTEGER NOT NULL DEFAULT 0, in_size INTEGER NOT NULL DEFAULT 0,
@@ -618,34 +661,58 @@ CREATE TABLE runs (
 INSERT INTO runs(run_id, pid, command, started_unix_ns, ended_unix_ns, exit_code)
   VALUES ('run-a', 77, 'batchproc run a.yaml', 1, 2, 0);
 )sql");
-        const JournalRow &r = old_row;
-        std::ostringstream sql;
-        sql << std::setprecision(17) << "INSERT INTO jobs VALUES (x'636166e92e6a7067', 1, " << static_cast<int64_t>(r.input.size) << ", "
-            << r.input.mtime_ns << ", " << static_cast<int64_t>(r.input.dev) << ", "
-            << static_cast<int64_t>(r.input.ino) << ", '" << r.input.content_hash << "', '" << r.recipe
-            << "', CAST('" << r.output_path.substr(0, 5) << "' AS BLOB) || x'636166e92e6a7067' || CAST('.jpg' AS BLOB), "
-            << r.output.exists << ", " << r.output.size << ", " << r.output.mtime_ns << ", " << r.output.dev << ", "
-            << r.output.ino << ", '', '" << r.status << "', CAST('' AS BLOB), " << r.attempts << ", '"
-            << r.metrics_json << "', " << r.ms << ", " << r.worker_pid << ", '" << r.run_id << "', "
-            << r.started_unix_ns << ", " << r.ended_unix_ns << ")";
-        raw.exec(sql.str());
+    // Version 2 added died_running, last of the columns.
+    if (version == 2) raw.exec("ALTER TABLE jobs ADD COLUMN died_running INTEGER NOT NULL DEFAULT 0;");
+    std::ostringstream sql;
+    sql << std::setprecision(17) << "INSERT INTO jobs VALUES (x'636166e92e6a7067', 1, "
+        << static_cast<int64_t>(r.input.size) << ", " << r.input.mtime_ns << ", " << static_cast<int64_t>(r.input.dev)
+        << ", " << static_cast<int64_t>(r.input.ino) << ", '" << r.input.content_hash << "', '" << r.recipe
+        << "', CAST('" << r.output_path.substr(0, 5) << "' AS BLOB) || x'636166e92e6a7067' || CAST('.jpg' AS BLOB), "
+        << r.output.exists << ", " << r.output.size << ", " << r.output.mtime_ns << ", " << r.output.dev << ", "
+        << r.output.ino << ", '', '" << r.status << "', CAST('' AS BLOB), " << r.attempts << ", '" << r.metrics_json
+        << "', " << r.ms << ", " << r.worker_pid << ", '" << r.run_id << "', " << r.started_unix_ns << ", "
+        << r.ended_unix_ns;
+    if (version == 2) sql << ", " << r.died_running;
+    sql << ")";
+    raw.exec(sql.str());
+}
+
+TEST(Journal, OlderSchemaVersionsAreReadAsTheyAreAndMigratedInPlace) {
+    for (const int version : {1, 2}) {
+        SCOPED_TRACE("schema version " + std::to_string(version));
+        TempDir dir("bp-journal");
+        const fs::path path = dir / "journal.sqlite";
+        JournalRow old_row = sample_row(kInvalidUtf8, 8);
+        old_row.died_running = version == 1 ? 0 : 2;
+        write_legacy_journal(path, version, old_row);
+        ASSERT_EQ(old_row.output_path, "/out/" + kInvalidUtf8 + ".jpg");
+        ASSERT_EQ(old_row.error, ""); // n = 8 is an "ok" row
+
+        // Read-only readers (batchproc status) read it as it is.
+        const auto read = read_journal_rows(path);
+        ASSERT_EQ(read.size(), 1u);
+        EXPECT_SAME_ROW(read.at(kInvalidUtf8), old_row);
+        EXPECT_EQ(RawDb(path).text("SELECT value FROM meta WHERE name = 'schema_version'"), std::to_string(version));
+
+        {
+            Journal j = Journal::open(path, "run-b", false);
+            const auto loaded = j.load();
+            ASSERT_EQ(loaded.size(), 1u);
+            EXPECT_SAME_ROW(loaded.at(kInvalidUtf8), old_row);
+            ASSERT_EQ(j.runs().size(), 2u);
+            EXPECT_EQ(j.runs()[0].command, "batchproc run a.yaml");
+            JournalRow died = sample_row("d", 9);
+            died.died_running = 3;
+            j.record(died);
+        }
+        RawDb raw(path);
+        EXPECT_EQ(raw.text("SELECT value FROM meta WHERE name = 'schema_version'"), "3");
+        EXPECT_EQ(raw.text("SELECT count(*) FROM sqlite_master WHERE name = 'jobs'"), "0");
+        const auto migrated = read_journal_rows(path);
+        ASSERT_EQ(migrated.size(), 2u);
+        EXPECT_SAME_ROW(migrated.at(kInvalidUtf8), old_row);
+        EXPECT_EQ(migrated.at("d").died_running, 3);
     }
-    ASSERT_EQ(old_row.output_path, "/out/" + kInvalidUtf8 + ".jpg");
-    ASSERT_EQ(old_row.error, ""); // n = 8 is an "ok" row
-    {
-        Journal j = Journal::open(path, "run-b", false);
-        const auto loaded = j.load();
-        ASSERT_EQ(loaded.size(), 1u);
-        EXPECT_SAME_ROW(loaded.at(kInvalidUtf8), old_row);
-        ASSERT_EQ(j.runs().size(), 2u);
-        EXPECT_EQ(j.runs()[0].command, "batchproc run a.yaml");
-        JournalRow died = sample_row("d", 9);
-        died.died_running = 3;
-        j.record(died);
-    }
-    RawDb raw(path);
-    EXPECT_EQ(raw.text("SELECT value FROM meta WHERE name = 'schema_version'"), "2");
-    EXPECT_EQ(raw.text("SELECT died_running FROM jobs WHERE key = CAST('d' AS BLOB)"), "3");
 }
 
 TEST(Journal, ARunThatDiesWhileAJobRunsCountsOnceAgainstThatJob) {

@@ -80,6 +80,8 @@ RunResult execute_run(PreparedRun &run, const RunOptions &options) {
     std::vector<PlannedJob> to_run;
     if (journal) {
         const std::vector<JobVerdict> &verdicts = journal->judge(run.jobs);
+        origin.reserve(run.jobs.size());
+        to_run.reserve(run.jobs.size());
         size_t given_up = 0;
         for (size_t i = 0; i < run.jobs.size(); ++i) {
             if (verdicts[i].verdict == Verdict::run) {

@@ -52,22 +52,29 @@ void RunJournal::warn_once(const std::exception &e) {
                   journal_.path().string(), e.what());
 }
 
-JournalRow RunJournal::row_for(size_t job, const PlannedJob &planned) const {
+JournalRow &RunJournal::row_for(size_t job, const PlannedJob &planned) {
+    // One row, refilled for every job: its strings keep their buffers from job to job.
     const JobVerdict &verdict = verdicts_.at(job);
-    JournalRow row;
+    JournalRow &row = row_;
     row.key = planned.key;
     row.input = verdict.input;
     row.recipe = stamp_;
     row.output_path = planned.output.native();
+    row.output = FileIdentity{};
+    row.error.clear();
     row.died_running = verdict.row == nullptr ? 0 : verdict.row->died_running;
+    row.metrics_json = "{}";
+    row.ms = 0;
+    row.worker_pid = 0;
     row.run_id = run_id_;
+    row.started_unix_ns = row.ended_unix_ns = 0;
     return row;
 }
 
 void RunJournal::started(size_t job, const PlannedJob &planned) {
     // A whole row, not just a mark: should this job kill the process, the next run must
     // still know the input and recipe the deaths belong to.
-    JournalRow row = row_for(job, planned);
+    JournalRow &row = row_for(job, planned);
     row.status = "running";
     row.attempts = verdicts_.at(job).row == nullptr ? 0 : verdicts_.at(job).row->attempts;
     row.started_unix_ns = unix_now_ns();
@@ -82,7 +89,7 @@ void RunJournal::started(size_t job, const PlannedJob &planned) {
 void RunJournal::finished(size_t job, const PlannedJob &planned, const JobRecord &record) {
     if (record.status == JobStatus::skipped || record.status == JobStatus::unchanged || record.status == JobStatus::pending)
         return;
-    JournalRow row = row_for(job, planned);
+    JournalRow &row = row_for(job, planned);
     row.status = to_string(record.status);
     row.error = record.error;
     row.attempts = record.attempts;

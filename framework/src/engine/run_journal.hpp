@@ -40,7 +40,7 @@ public:
 private:
     RunJournal(const RunSpec &spec, Journal journal, std::string stamp, bool force, std::string run_id);
     void warn_once(const std::exception &e);
-    JournalRow row_for(size_t job, const PlannedJob &planned) const; // the fields both kinds of row share
+    JournalRow &row_for(size_t job, const PlannedJob &planned); // row_ with the fields both kinds of row share
     void write_row(JournalRow &row);
 
     const RunSpec &spec_;
@@ -50,6 +50,7 @@ private:
     std::string run_id_;
     std::unordered_map<std::string, JournalRow> rows_;
     std::vector<JobVerdict> verdicts_;
+    JournalRow row_; // the row being written (reused)
     bool warned_ = false;
 };
 

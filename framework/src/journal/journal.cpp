@@ -1,5 +1,6 @@
 #include "journal/journal.hpp"
 
+#include "journal/journal_codec.hpp"
 #include "journal/journal_lock.hpp"
 #include "journal/journal_schema.hpp"
 
@@ -12,8 +13,10 @@
 #include <unistd.h>
 
 #include <ctime>
+#include <time.h>
 #include <mutex>
 #include <system_error>
+#include <unordered_set>
 
 namespace fs = std::filesystem;
 
@@ -26,31 +29,24 @@ int64_t unix_now_ns() {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+// The batch-age clock: record() reads it for every job, and a coarse clock (a few ms of
+// resolution, against a 250 ms batch age) costs a fraction of the precise one.
+struct Clock {
+    using duration = std::chrono::nanoseconds;
+    using rep = duration::rep;
+    using period = duration::period;
+    using time_point = std::chrono::time_point<Clock>;
+    static constexpr bool is_steady = true;
+    static time_point now() {
+        timespec ts{};
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+        return time_point(std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec));
+    }
+};
 
 // Arbitrary bytes, stored byte for byte.
 void bind_blob(SQLite::Statement &s, int index, const std::string &bytes) {
     s.bindNoCopy(index, static_cast<const void *>(bytes.data()), static_cast<int>(bytes.size()));
-}
-
-void bind_identity(SQLite::Statement &s, int first, const FileIdentity &id) {
-    s.bind(first, id.exists ? 1 : 0);
-    s.bind(first + 1, static_cast<int64_t>(id.size));
-    s.bind(first + 2, id.mtime_ns);
-    s.bind(first + 3, static_cast<int64_t>(id.dev));
-    s.bind(first + 4, static_cast<int64_t>(id.ino));
-    s.bindNoCopy(first + 5, id.content_hash);
-}
-
-FileIdentity read_identity(const SQLite::Statement &s, int first) {
-    FileIdentity id;
-    id.exists = s.getColumn(first).getInt() != 0;
-    id.size = static_cast<uint64_t>(s.getColumn(first + 1).getInt64());
-    id.mtime_ns = s.getColumn(first + 2).getInt64();
-    id.dev = static_cast<uint64_t>(s.getColumn(first + 3).getInt64());
-    id.ino = static_cast<uint64_t>(s.getColumn(first + 4).getInt64());
-    id.content_hash = s.getColumn(first + 5).getString();
-    return id;
 }
 
 // Resets a reused statement however its use ends, so that the next use starts clean.
@@ -100,6 +96,19 @@ void move_aside(const fs::path &path) {
                  broken.string());
 }
 
+// Deletes a journal of ours with its -wal and -shm (--force; the run lock is held).
+void remove_journal_files(const fs::path &path) {
+    for (const char *suffix : {"", "-wal", "-shm"}) {
+        fs::path file = path;
+        file += suffix;
+        std::error_code ec;
+        fs::remove(file, ec);
+        if (ec)
+            throw JournalError(JournalError::Reason::io,
+                               "cannot remove the old journal " + file.string() + " (--force): " + ec.message());
+    }
+}
+
 std::unique_ptr<SQLite::Database> open_database(const fs::path &path) {
     try {
         // NOMUTEX: Impl's own mutex already serialises every use of the connection.
@@ -108,6 +117,11 @@ std::unique_ptr<SQLite::Database> open_database(const fs::path &path) {
         // Only other programs (an sqlite3 shell) can make SQLite busy: runs exclude each other by the lock.
         db->setBusyTimeout(5000);
         journal_schema::prepare(*db, path);
+        // Closing leaves the WAL as it is rather than copy it into the database and fsync
+        // both (milliseconds per run, for nothing the journal promises): the WAL is part of
+        // the journal, read by every later opener, and checkpointed once it passes the
+        // autocheckpoint size (journal_schema::prepare).
+        sqlite3_db_config(db->getHandle(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
         return db;
     } catch (const SQLite::Exception &e) {
         throw journal_schema::error_from(e, path, "open");
@@ -121,58 +135,35 @@ struct Journal::Impl {
     fs::path path;
     JournalLock lock;
     std::unique_ptr<SQLite::Database> db;
-    SQLite::Statement upsert_job, mark_running, end_run;
+    SQLite::Statement end_run;
     std::string run_id;
     int64_t run_seq = 0;
 
     std::mutex mutex;
-    size_t max_rows = 1000;
+    journal_codec::BatchWriter batch; // the entries not yet committed
+    size_t max_rows = 4096;
     Clock::duration max_age = std::chrono::milliseconds(250);
-    size_t pending = 0;
-    bool in_transaction = false;
     Clock::time_point last_commit = Clock::now();
 
     Impl(fs::path p, JournalLock l, std::unique_ptr<SQLite::Database> d, std::string run)
-        : path(std::move(p)), lock(std::move(l)), db(std::move(d)), upsert_job(*db, journal_schema::kUpsertJob),
-          mark_running(*db, journal_schema::kMarkRunning), end_run(*db, journal_schema::kEndRun),
+        : path(std::move(p)), lock(std::move(l)), db(std::move(d)), end_run(*db, journal_schema::kEndRun),
           run_id(std::move(run)) {}
 
-    // Runs one buffered write inside the open batch, then commits if the batch is due.
-    template <class Write> void buffered(const char *doing, Write &&write) {
-        try {
-            if (!in_transaction) {
-                db->exec("BEGIN IMMEDIATE");
-                in_transaction = true;
-            }
-            write();
-            ++pending;
-            if (pending >= max_rows || Clock::now() - last_commit >= max_age) commit();
-        } catch (const SQLite::Exception &e) {
-            resync();
-            throw journal_schema::error_from(e, path, doing);
-        }
+    // After an entry was added: commits the batch if it is due.
+    void maybe_commit() {
+        if (batch.entries() >= max_rows || Clock::now() - last_commit >= max_age) flush();
     }
 
-    void commit() {
-        if (in_transaction) {
-            db->exec("COMMIT");
-            in_transaction = false;
-        }
-        pending = 0;
-        last_commit = Clock::now();
-    }
-
-    // After an error SQLite may have rolled the batch back on its own (disk full, I/O error).
-    void resync() {
-        in_transaction = sqlite3_get_autocommit(db->getHandle()) == 0;
-        if (!in_transaction) pending = 0;
-    }
-
+    // Commits the pending entries as one batch: one INSERT, its own transaction, so a batch
+    // is wholly there or not at all. On failure the batch is lost (those jobs run again).
     void flush() {
+        last_commit = Clock::now();
+        if (batch.entries() == 0) return;
         try {
-            commit();
+            journal_schema::insert_batch(*db, batch.data(), batch.entries());
+            batch.clear();
         } catch (const SQLite::Exception &e) {
-            resync();
+            batch.clear();
             throw journal_schema::error_from(e, path, "write to");
         }
     }
@@ -201,6 +192,29 @@ Journal::~Journal() {
     }
 }
 
+namespace {
+
+// Rows left "running" by runs that died count one more died_running, each dead run once.
+// Inside open()'s transaction.
+void count_dead_runs(SQLite::Database &db, const fs::path &path) {
+    std::unordered_set<std::string> dead;
+    {
+        SQLite::Statement q(db, journal_schema::kUncountedDeadRuns);
+        while (q.executeStep()) dead.insert(q.getColumn(0).getString());
+    }
+    if (dead.empty()) return;
+    journal_codec::Rows died;
+    for (auto &[key, row] : journal_schema::read_rows(db, path).rows) {
+        if (row.status != "running" || dead.count(row.run_id) == 0) continue;
+        ++row.died_running;
+        died.emplace(key, std::move(row));
+    }
+    journal_schema::write_rows(db, died);
+    db.exec(journal_schema::kMarkDeadRunsCounted);
+}
+
+} // namespace
+
 Journal Journal::open(const fs::path &path, const std::string &run_id, bool fresh, std::string_view command) {
     std::error_code ec;
     if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
@@ -211,6 +225,13 @@ Journal Journal::open(const fs::path &path, const std::string &run_id, bool fres
     std::unique_ptr<SQLite::Database> db;
     try {
         db = open_database(path);
+        if (fresh) {
+            // A journal of ours, to be started afresh: a new file is cheaper than deleting
+            // every batch (and no reader can see a half-emptied journal).
+            db.reset();
+            remove_journal_files(path);
+            db = open_database(path);
+        }
     } catch (const JournalError &e) {
         if (!fresh || e.reason() == JournalError::Reason::io) throw;
         move_aside(path);
@@ -218,9 +239,7 @@ Journal Journal::open(const fs::path &path, const std::string &run_id, bool fres
     }
     try {
         SQLite::Transaction txn(*db, SQLite::TransactionBehavior::IMMEDIATE);
-        if (fresh) db->exec("DELETE FROM jobs; DELETE FROM runs;");
-        if (db->execAndGet(journal_schema::kUncountedDeadRuns).getInt64() > 0)
-            db->exec(journal_schema::kCountDeadRuns);
+        count_dead_runs(*db, path);
         SQLite::Statement begin(*db, journal_schema::kInsertRun);
         begin.bind(1, run_id);
         begin.bind(2, static_cast<int64_t>(::getpid()));
@@ -240,45 +259,23 @@ Journal Journal::open(const fs::path &path, const std::string &run_id, bool fres
 
 const fs::path &Journal::path() const { return impl_->path; }
 
-namespace {
-
-// Every row of `db`'s jobs table, by key.
-std::unordered_map<std::string, JournalRow> read_rows(SQLite::Database &db, const fs::path &path) {
-    std::unordered_map<std::string, JournalRow> rows;
-    try {
-        rows.reserve(static_cast<size_t>(db.execAndGet("SELECT count(*) FROM jobs").getInt64()));
-        SQLite::Statement q(db, journal_schema::kSelectJobs);
-        while (q.executeStep()) {
-            JournalRow row;
-            row.key = q.getColumn(0).getString();
-            row.input = read_identity(q, 1);
-            row.recipe = q.getColumn(7).getString();
-            row.output_path = q.getColumn(8).getString();
-            row.output = read_identity(q, 9);
-            row.status = q.getColumn(15).getString();
-            row.error = q.getColumn(16).getString();
-            row.attempts = q.getColumn(17).getInt();
-            row.died_running = q.getColumn(18).getInt();
-            row.metrics_json = q.getColumn(19).getString();
-            row.ms = q.getColumn(20).getDouble();
-            row.worker_pid = q.getColumn(21).getInt64();
-            row.run_id = q.getColumn(22).getString();
-            row.started_unix_ns = q.getColumn(23).getInt64();
-            row.ended_unix_ns = q.getColumn(24).getInt64();
-            std::string key = row.key;
-            rows.insert_or_assign(std::move(key), std::move(row));
-        }
-    } catch (const SQLite::Exception &e) {
-        throw journal_schema::error_from(e, path, "read");
-    }
-    return rows;
-}
-
-} // namespace
-
 std::unordered_map<std::string, JournalRow> Journal::load() {
     std::lock_guard<std::mutex> guard(impl_->mutex);
-    return read_rows(*impl_->db, impl_->path);
+    impl_->flush();
+    try {
+        journal_schema::StoredRows stored = journal_schema::read_rows(*impl_->db, impl_->path);
+        // Entries that later ones superseded only cost reading time: when they outnumber the
+        // live rows, the journal is rewritten with one entry per key (in one transaction).
+        if (stored.entries > 2 * stored.rows.size() + journal_schema::kRowsPerRewrittenBatch) {
+            SQLite::Transaction txn(*impl_->db, SQLite::TransactionBehavior::IMMEDIATE);
+            impl_->db->exec("DELETE FROM batches");
+            journal_schema::write_rows(*impl_->db, stored.rows);
+            txn.commit();
+        }
+        return std::move(stored.rows);
+    } catch (const SQLite::Exception &e) {
+        throw journal_schema::error_from(e, impl_->path, "read");
+    }
 }
 
 std::unordered_map<std::string, JournalRow> read_journal_rows(const fs::path &path) {
@@ -286,14 +283,10 @@ std::unordered_map<std::string, JournalRow> read_journal_rows(const fs::path &pa
     if (!fs::exists(path, ec)) return {};
     try {
         // Read-only and without the run lock: WAL lets a reader see the last commit while a
-        // run writes. Its schema is checked, never changed.
+        // run writes. Any schema version is read; none is changed.
         SQLite::Database db(path.c_str(), SQLite::OPEN_READONLY);
         db.setBusyTimeout(5000);
-        if (!db.tableExists("jobs"))
-            throw JournalError(JournalError::Reason::not_a_journal,
-                               "journal " + path.string() + " is not a batchproc journal (it has no jobs table); " +
-                                   journal_schema::force_advice(path));
-        return read_rows(db, path);
+        return journal_schema::read_rows(db, path).rows;
     } catch (const SQLite::Exception &e) {
         throw journal_schema::error_from(e, path, "read");
     }
@@ -301,38 +294,14 @@ std::unordered_map<std::string, JournalRow> read_journal_rows(const fs::path &pa
 
 void Journal::record(const JournalRow &row) {
     std::lock_guard<std::mutex> guard(impl_->mutex);
-    SQLite::Statement &s = impl_->upsert_job;
-    impl_->buffered("write to", [&] {
-        const ResetOnExit reset{s};
-        bind_blob(s, 1, row.key);
-        bind_identity(s, 2, row.input);
-        s.bindNoCopy(8, row.recipe);
-        bind_blob(s, 9, row.output_path);
-        bind_identity(s, 10, row.output);
-        s.bindNoCopy(16, row.status);
-        bind_blob(s, 17, row.error);
-        s.bind(18, row.attempts);
-        s.bind(19, row.died_running);
-        s.bindNoCopy(20, row.metrics_json);
-        s.bind(21, row.ms);
-        s.bind(22, row.worker_pid);
-        s.bindNoCopy(23, row.run_id);
-        s.bind(24, row.started_unix_ns);
-        s.bind(25, row.ended_unix_ns);
-        s.exec();
-    });
+    impl_->batch.add_row(row);
+    impl_->maybe_commit();
 }
 
 void Journal::mark_running(const std::string &key, int64_t started_unix_ns) {
     std::lock_guard<std::mutex> guard(impl_->mutex);
-    SQLite::Statement &s = impl_->mark_running;
-    impl_->buffered("write to", [&] {
-        const ResetOnExit reset{s};
-        bind_blob(s, 1, key);
-        s.bindNoCopy(2, impl_->run_id);
-        s.bind(3, started_unix_ns);
-        s.exec();
-    });
+    impl_->batch.add_running(key, impl_->run_id, started_unix_ns);
+    impl_->maybe_commit();
 }
 
 void Journal::flush() {
@@ -342,15 +311,17 @@ void Journal::flush() {
 
 void Journal::end_run(int exit_code) {
     std::lock_guard<std::mutex> guard(impl_->mutex);
+    impl_->flush();
     SQLite::Statement &s = impl_->end_run;
-    impl_->buffered("write the end of the run to", [&] {
-        const ResetOnExit reset{s};
+    const ResetOnExit reset{s};
+    try {
         s.bind(1, unix_now_ns());
         s.bind(2, exit_code);
         s.bind(3, impl_->run_seq);
         s.exec();
-    });
-    impl_->flush();
+    } catch (const SQLite::Exception &e) {
+        throw journal_schema::error_from(e, impl_->path, "write the end of the run to");
+    }
 }
 
 std::vector<JournalRun> Journal::runs() {

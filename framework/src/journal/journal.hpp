@@ -72,7 +72,7 @@ struct JournalRun {
 // damaged mid-run. A moved-from Journal may only be destroyed or assigned to.
 class Journal {
 public:
-    static constexpr int kSchemaVersion = 2;
+    static constexpr int kSchemaVersion = 3;
 
     // Opens (creating it and its folder when missing) the journal at `path` for one run with
     // id `run_id`; `command` (argv or the config path) is kept in the runs table for people.
@@ -94,10 +94,12 @@ public:
 
     const std::filesystem::path &path() const;
 
-    // The latest row of every key (one row per key is kept; no history).
+    // The latest row of every key (commits what is pending first). Writes append; when the
+    // entries superseded by later ones outnumber the live rows, load() rewrites the journal
+    // with one entry per key.
     std::unordered_map<std::string, JournalRow> load();
     // Records a job's outcome (replaces the key's row, died_running included as given).
-    // Buffered: the pending rows are committed in one transaction when `max_rows` are pending
+    // Buffered: the pending entries are committed as one batch when `max_rows` are pending
     // or `max_age` passed since the last commit (checked on each call), and by flush().
     void record(const JournalRow &row);
     // Before a job runs (serial/threads mode): status "running", run_id and started_unix_ns
@@ -109,7 +111,7 @@ public:
     // Every run recorded on this journal, oldest first (the current one last).
     std::vector<JournalRun> runs();
 
-    // The commit policy; the defaults are 1000 rows / 250 ms. A max_age of zero commits on
+    // The commit policy; the defaults are 4096 rows / 250 ms. A max_age of zero commits on
     // every call. Tests use this to make batching deterministic.
     void set_batch_limits(size_t max_rows, std::chrono::milliseconds max_age);
 

@@ -1,5 +1,7 @@
 #include "journal/journal_schema.hpp"
 
+#include "journal/journal_codec.hpp"
+
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
 
@@ -16,43 +18,65 @@ namespace {
 
 constexpr const char *kFormatName = "batchproc-journal";
 
-// Keys and paths are arbitrary bytes (BLOB); identities are 64-bit integers (uint64 values
-// stored bit for bit); every column has a default so that mark_running can insert a key
-// it has never seen.
-constexpr const char *kCreateV2 = R"sql(
+// Version 3: the job rows live in batches (journal_codec); runs stay one SQL row each.
+constexpr const char *kCreateV3 = R"sql(
 CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE jobs (
-  key BLOB PRIMARY KEY,
-  in_exists INTEGER NOT NULL DEFAULT 0, in_size INTEGER NOT NULL DEFAULT 0,
-  in_mtime_ns INTEGER NOT NULL DEFAULT 0, in_dev INTEGER NOT NULL DEFAULT 0,
-  in_ino INTEGER NOT NULL DEFAULT 0, in_hash TEXT NOT NULL DEFAULT '',
-  recipe TEXT NOT NULL DEFAULT '',
-  out_path BLOB NOT NULL DEFAULT x'',
-  out_exists INTEGER NOT NULL DEFAULT 0, out_size INTEGER NOT NULL DEFAULT 0,
-  out_mtime_ns INTEGER NOT NULL DEFAULT 0, out_dev INTEGER NOT NULL DEFAULT 0,
-  out_ino INTEGER NOT NULL DEFAULT 0, out_hash TEXT NOT NULL DEFAULT '',
-  status TEXT NOT NULL DEFAULT '', error BLOB NOT NULL DEFAULT x'',
-  attempts INTEGER NOT NULL DEFAULT 0, died_running INTEGER NOT NULL DEFAULT 0,
-  metrics_json TEXT NOT NULL DEFAULT '{}', ms REAL NOT NULL DEFAULT 0,
-  worker_pid INTEGER NOT NULL DEFAULT 0, run_id TEXT NOT NULL DEFAULT '',
-  started_unix_ns INTEGER NOT NULL DEFAULT 0, ended_unix_ns INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+CREATE TABLE batches (seq INTEGER PRIMARY KEY, entries INTEGER NOT NULL, checksum INTEGER NOT NULL,
+                      data BLOB NOT NULL);
 CREATE TABLE runs (
   seq INTEGER PRIMARY KEY, run_id TEXT NOT NULL, pid INTEGER NOT NULL, command BLOB NOT NULL,
   started_unix_ns INTEGER NOT NULL, ended_unix_ns INTEGER, exit_code INTEGER,
   death_counted INTEGER NOT NULL DEFAULT 0);
 )sql";
+static_assert(Journal::kSchemaVersion == 3, "teach prepare() and read_rows() the new version");
 
-// migrations[v] takes a version-v journal to version v + 1.
-const std::vector<const char *> kMigrations = {
-    nullptr,
-    "ALTER TABLE jobs ADD COLUMN died_running INTEGER NOT NULL DEFAULT 0;",
-};
-static_assert(Journal::kSchemaVersion == 2, "add the migration to the new version to kMigrations");
+// Versions 1 and 2 kept one SQL row per job (version 2 added died_running).
+const char *legacy_select(int version) {
+    return version == 1 ? "SELECT key, in_exists, in_size, in_mtime_ns, in_dev, in_ino, in_hash, recipe, out_path, "
+                          "out_exists, out_size, out_mtime_ns, out_dev, out_ino, out_hash, status, error, attempts, "
+                          "0, metrics_json, ms, worker_pid, run_id, started_unix_ns, ended_unix_ns FROM jobs"
+                        : "SELECT key, in_exists, in_size, in_mtime_ns, in_dev, in_ino, in_hash, recipe, out_path, "
+                          "out_exists, out_size, out_mtime_ns, out_dev, out_ino, out_hash, status, error, attempts, "
+                          "died_running, metrics_json, ms, worker_pid, run_id, started_unix_ns, ended_unix_ns FROM jobs";
+}
 
-#define BP_JOB_COLUMNS                                                                                   \
-    "key, in_exists, in_size, in_mtime_ns, in_dev, in_ino, in_hash, recipe, out_path, out_exists, "      \
-    "out_size, out_mtime_ns, out_dev, out_ino, out_hash, status, error, attempts, died_running, "        \
-    "metrics_json, ms, worker_pid, run_id, started_unix_ns, ended_unix_ns"
+FileIdentity legacy_identity(const SQLite::Statement &s, int first) {
+    FileIdentity id;
+    id.exists = s.getColumn(first).getInt() != 0;
+    id.size = static_cast<uint64_t>(s.getColumn(first + 1).getInt64());
+    id.mtime_ns = s.getColumn(first + 2).getInt64();
+    id.dev = static_cast<uint64_t>(s.getColumn(first + 3).getInt64());
+    id.ino = static_cast<uint64_t>(s.getColumn(first + 4).getInt64());
+    id.content_hash = s.getColumn(first + 5).getString();
+    return id;
+}
+
+StoredRows read_legacy_rows(SQLite::Database &db, int version) {
+    StoredRows stored;
+    SQLite::Statement q(db, legacy_select(version));
+    while (q.executeStep()) {
+        JournalRow row;
+        row.key = q.getColumn(0).getString();
+        row.input = legacy_identity(q, 1);
+        row.recipe = q.getColumn(7).getString();
+        row.output_path = q.getColumn(8).getString();
+        row.output = legacy_identity(q, 9);
+        row.status = q.getColumn(15).getString();
+        row.error = q.getColumn(16).getString();
+        row.attempts = q.getColumn(17).getInt();
+        row.died_running = q.getColumn(18).getInt();
+        row.metrics_json = q.getColumn(19).getString();
+        row.ms = q.getColumn(20).getDouble();
+        row.worker_pid = q.getColumn(21).getInt64();
+        row.run_id = q.getColumn(22).getString();
+        row.started_unix_ns = q.getColumn(23).getInt64();
+        row.ended_unix_ns = q.getColumn(24).getInt64();
+        std::string key = row.key;
+        stored.rows.insert_or_assign(std::move(key), std::move(row));
+        ++stored.entries;
+    }
+    return stored;
+}
 
 [[noreturn]] void not_a_journal(const fs::path &path, const std::string &what) {
     throw JournalError(JournalError::Reason::not_a_journal,
@@ -109,31 +133,22 @@ int existing_version(SQLite::Database &db, const fs::path &path) {
                                text + "; this batchproc reads versions up to " +
                                std::to_string(Journal::kSchemaVersion) + "); use that batchproc, or " +
                                force_advice(path));
-    if (version < 1 || !contains(tables, "jobs") || !contains(tables, "runs"))
-        not_a_journal(path, "is damaged (schema version " + text + ", tables jobs and runs expected)");
+    const char *job_table = version >= 3 ? "batches" : "jobs";
+    if (version < 1 || !contains(tables, job_table) || !contains(tables, "runs"))
+        not_a_journal(path, "is damaged (schema version " + text + ", tables " + job_table + " and runs expected)");
     return version;
 }
 
 } // namespace
 
-const char *const kUpsertJob = "INSERT OR REPLACE INTO jobs(" BP_JOB_COLUMNS ") VALUES "
-                               "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-                               "?19, ?20, ?21, ?22, ?23, ?24, ?25)";
-const char *const kMarkRunning =
-    "INSERT INTO jobs(key, status, run_id, started_unix_ns) VALUES (?1, 'running', ?2, ?3) "
-    "ON CONFLICT(key) DO UPDATE SET status = 'running', run_id = excluded.run_id, "
-    "started_unix_ns = excluded.started_unix_ns";
-const char *const kSelectJobs = "SELECT " BP_JOB_COLUMNS " FROM jobs";
+const char *const kInsertBatch = "INSERT INTO batches(entries, checksum, data) VALUES (?1, ?2, ?3)";
 const char *const kInsertRun = "INSERT INTO runs(run_id, pid, command, started_unix_ns) VALUES (?1, ?2, ?3, ?4)";
 const char *const kEndRun = "UPDATE runs SET ended_unix_ns = ?1, exit_code = ?2 WHERE seq = ?3";
 const char *const kSelectRuns =
     "SELECT run_id, pid, command, started_unix_ns, ended_unix_ns, exit_code FROM runs ORDER BY seq";
-const char *const kUncountedDeadRuns =
-    "SELECT count(*) FROM runs WHERE ended_unix_ns IS NULL AND death_counted = 0";
-const char *const kCountDeadRuns =
-    "UPDATE jobs SET died_running = died_running + 1 WHERE status = 'running' AND run_id IN "
-    "(SELECT run_id FROM runs WHERE ended_unix_ns IS NULL AND death_counted = 0);"
-    "UPDATE runs SET death_counted = 1 WHERE ended_unix_ns IS NULL AND death_counted = 0;";
+const char *const kUncountedDeadRuns = "SELECT run_id FROM runs WHERE ended_unix_ns IS NULL AND death_counted = 0";
+const char *const kMarkDeadRunsCounted =
+    "UPDATE runs SET death_counted = 1 WHERE ended_unix_ns IS NULL AND death_counted = 0";
 
 std::string force_advice(const fs::path &path) {
     return "run with --force to start a new journal (the old one is moved aside to " + path.string() +
@@ -166,28 +181,85 @@ void prepare(SQLite::Database &db, const fs::path &path) {
     // database is still consistent but may lack the last commits, which only means those
     // jobs run again (outputs are renamed into place atomically, so rerunning is harmless).
     // FULL would add an fsync to every commit for no gain in what the journal promises.
+    // A new journal gets 64 KiB pages (SQLite's largest; settable only before the first
+    // table and before WAL mode): a batch is one large BLOB, written as a chain of overflow
+    // pages, and each WAL frame is a write() of its own.
+    // Turning a new, empty file into a WAL database writes its first page through a rollback
+    // journal with four fsyncs; they protect nothing yet (a new journal torn by a power loss
+    // is at worst refused with the --force advice), so that step runs with synchronous = OFF.
+    if (version == 0) db.exec("PRAGMA page_size = 65536; PRAGMA synchronous = OFF");
     const std::string mode = db.execAndGet("PRAGMA journal_mode = WAL").getString();
     if (mode != "wal")
         throw JournalError(JournalError::Reason::io,
                            "cannot use journal " + path.string() + ": SQLite refused WAL mode (got " + mode + ")");
     db.exec("PRAGMA synchronous = NORMAL");
-    // A run touches every page of the jobs table: keep them in memory (64 MiB at most) rather
-    // than read them back, and checkpoint the WAL into the database rarely (every 64 MiB)
-    // instead of every 4 MiB; the last close checkpoints what is left.
-    db.exec("PRAGMA cache_size = -65536");
-    db.exec("PRAGMA wal_autocheckpoint = 16384");
+    db.exec("PRAGMA temp_store = MEMORY"); // statement journals in memory, not in files under /var/tmp
+    // Checkpoint the WAL into the database every 64 MiB or so (the default is 1000 pages,
+    // 64 MiB with 64 KiB pages but only 4 MiB in a migrated journal of 4 KiB pages); the
+    // last close checkpoints what is left.
+    const int64_t page_size = db.execAndGet("PRAGMA page_size").getInt64();
+    db.exec("PRAGMA wal_autocheckpoint = " + std::to_string((64 << 20) / (page_size > 0 ? page_size : 4096)));
     if (version == Journal::kSchemaVersion) return;
     SQLite::Transaction txn(db, SQLite::TransactionBehavior::IMMEDIATE);
     if (version == 0) {
-        db.exec(kCreateV2);
+        db.exec(kCreateV3);
         db.exec("INSERT INTO meta(name, value) VALUES ('format', '" + std::string(kFormatName) +
                 "'), ('schema_version', '" + std::to_string(Journal::kSchemaVersion) + "')");
     } else {
-        for (int v = version; v < Journal::kSchemaVersion; ++v) db.exec(kMigrations[static_cast<size_t>(v)]);
+        // 1 or 2: the rows move from the jobs table into batches.
+        const StoredRows old = read_legacy_rows(db, version);
+        db.exec("CREATE TABLE batches (seq INTEGER PRIMARY KEY, entries INTEGER NOT NULL, "
+                "checksum INTEGER NOT NULL, data BLOB NOT NULL)");
+        write_rows(db, old.rows);
+        db.exec("DROP TABLE jobs");
         db.exec("UPDATE meta SET value = '" + std::to_string(Journal::kSchemaVersion) +
                 "' WHERE name = 'schema_version'");
     }
     txn.commit();
+}
+
+StoredRows read_rows(SQLite::Database &db, const fs::path &path) {
+    const int version = existing_version(db, path);
+    if (version == 0) return {};
+    if (version < 3) return read_legacy_rows(db, version);
+    StoredRows stored;
+    stored.rows.reserve(static_cast<size_t>(db.execAndGet("SELECT total(entries) FROM batches").getInt64()));
+    SQLite::Statement q(db, "SELECT seq, entries, checksum, data FROM batches ORDER BY seq");
+    while (q.executeStep()) {
+        const int64_t entries = q.getColumn(1).getInt64();
+        const SQLite::Column data = q.getColumn(3);
+        const std::string_view bytes(static_cast<const char *>(data.getBlob()), static_cast<size_t>(data.getBytes()));
+        const std::string where = "batch " + std::to_string(q.getColumn(0).getInt64());
+        if (entries < 0 || journal_codec::checksum(bytes) != q.getColumn(2).getInt64())
+            not_a_journal(path, "is damaged (" + where + " does not match its checksum)");
+        try {
+            journal_codec::apply_batch(bytes, static_cast<size_t>(entries), stored.rows);
+        } catch (const std::runtime_error &e) {
+            not_a_journal(path, "is damaged (" + where + ": " + e.what() + ")");
+        }
+        stored.entries += static_cast<size_t>(entries);
+    }
+    return stored;
+}
+
+void insert_batch(SQLite::Database &db, std::string_view data, size_t entries) {
+    SQLite::Statement insert(db, kInsertBatch);
+    insert.bind(1, static_cast<int64_t>(entries));
+    insert.bind(2, journal_codec::checksum(data));
+    insert.bindNoCopy(3, static_cast<const void *>(data.data()), static_cast<int>(data.size()));
+    insert.exec();
+}
+
+void write_rows(SQLite::Database &db, const journal_codec::Rows &rows) {
+    journal_codec::BatchWriter writer;
+    for (const auto &[key, row] : rows) {
+        writer.add_row(row);
+        if (writer.entries() == kRowsPerRewrittenBatch) {
+            insert_batch(db, writer.data(), writer.entries());
+            writer.clear();
+        }
+    }
+    if (writer.entries() > 0) insert_batch(db, writer.data(), writer.entries());
 }
 
 } // namespace batchproc::journal_schema
