@@ -240,11 +240,15 @@ public:
     static constexpr const char *doc = "Encodes the image and writes the job's output file.";
     static constexpr uint32_t flags = BP_STAGE_NEEDS_IMAGE | BP_STAGE_WRITES_OUTPUT;
     static constexpr const char *extension_param = "format";
-    ChoiceParam format{this, "format", "auto", {"auto", "jpg", "png", "webp", "tiff", "bmp"},
+    ChoiceParam format{this, "format", "auto", {"auto", "jpg", "png", "webp", "tiff", "avif", "bmp"},
                        "file format; auto keeps the input's"};
-    IntParam quality{this, "quality", 90, "jpg and webp quality", {1, 100}};
+    IntParam quality{this, "quality", 90, "jpg, webp and avif quality", {1, 100}};
     IntParam png_compression{this, "png_compression", 6, "png zlib level: 0 = fastest, 9 = smallest", {0, 9}};
     BoolParam progressive{this, "progressive", false, "write a progressive jpg"};
+    BoolParam optimize{this, "optimize", false, "jpg: optimised Huffman tables (a few % smaller, a little slower)"};
+    ChoiceParam subsampling{this, "subsampling", "420", {"420", "422", "444"},
+                            "jpg chroma subsampling: 420 (smallest), 422, or 444 (sharpest colour edges)"};
+    BoolParam lossless{this, "lossless", false, "webp and avif: lossless (quality is then ignored)"};
     StringParam background{this, "background", "white",
                            "colour that transparent pixels are blended over for formats without alpha (jpg, bmp)"};
     void validate() override;

@@ -5,6 +5,7 @@
 // keep their values; a broken profile is a warning, not a failure.
 #include "codec/colour.hpp"
 #include "codec/image_decoder.hpp"
+#include "codec/image_encoder.hpp"
 
 #include "support/image_bytes.hpp"
 
@@ -123,6 +124,13 @@ std::vector<uint8_t> with_profile(const std::vector<uint8_t> &encoded, const std
     });
 }
 
+std::vector<uint8_t> lossless_with_profile(const cv::Mat &image, const std::string &format,
+                                           const std::vector<uint8_t> &icc) {
+    batchproc::EncodeOptions o;
+    o.lossless = true;
+    return batchproc::encode_image(image, format, o, icc).bytes;
+}
+
 cv::Vec3b patch_centre(const cv::Mat &m, size_t i) { return m.at<cv::Vec3b>(16, 32 * static_cast<int>(i) + 16); }
 
 DecodedImage decode(const std::vector<uint8_t> &jpeg, ColourPolicy colour = ColourPolicy::srgb) {
@@ -163,6 +171,13 @@ TEST(Colour, PngProfilesAreConvertedTooAndAlphaIsKept) {
     const std::vector<std::pair<const char *, std::vector<uint8_t>>> files = {
         {"png", with_profile(batchproc::test::encode_image(".png", patches()), icc)},
         {"png with alpha", with_profile(batchproc::test::encode_image(".png", bgra), icc)},
+        // The same profile embedded by batchproc's own encoders (WebP ICCP chunk, TIFF tag,
+        // AVIF colr box), lossless so that only Little CMS is compared.
+        {"webp", lossless_with_profile(patches(), "webp", icc)},
+        {"webp with alpha", lossless_with_profile(bgra, "webp", icc)},
+        {"tiff", lossless_with_profile(patches(), "tiff", icc)},
+        {"tiff with alpha", lossless_with_profile(bgra, "tiff", icc)},
+        {"avif", lossless_with_profile(patches(), "avif", icc)},
     };
     for (const auto &[name, file] : files) {
         SCOPED_TRACE(name);

@@ -1,6 +1,7 @@
 // decode_image on fixtures built here: cv::imencode output, JPEGs written with libjpeg
 // (CMYK/YCCK), hand-built PNGs (gray+alpha), then damaged on purpose.
 #include "codec/image_decoder.hpp"
+#include "codec/image_encoder.hpp"
 #include "codec/image_header.hpp"
 
 #include "support/image_bytes.hpp"
@@ -615,7 +616,11 @@ TEST(ImageDecoder, PngWithBadCrcIsAnError) {
     const uint32_t len = (uint32_t(png[idat]) << 24) | (png[idat + 1] << 16) | (png[idat + 2] << 8) | png[idat + 3];
     png[idat + 8 + len] ^= 0x55; // the stored CRC
     EXPECT_EQ(error_of(png), "damaged PNG: CRC error in chunk IDAT");
-    EXPECT_EQ(error_of(png, warn_options()), "damaged PNG: CRC error in chunk IDAT"); // libpng cannot read it either
+    // Under damaged: warn the pixels are decoded regardless of the checksum.
+    const DecodedImage d = decode(png, warn_options());
+    EXPECT_EQ(d.pixels.size(), cv::Size(20, 20));
+    ASSERT_EQ(d.warnings.size(), 1u);
+    EXPECT_EQ(d.warnings[0], "damaged PNG: CRC error in chunk IDAT");
 }
 
 TEST(ImageDecoder, PngWithBadAncillaryCrcFailsOrWarns) {
@@ -753,4 +758,47 @@ TEST(ImageDecoder, MutatedFilesOnlyEverThrowDecodeError) {
     }
     EXPECT_GT(decoded, 0);
     EXPECT_GT(refused, 0);
+}
+
+// ---- Formats through batchproc's own codecs and the codec modules ---------------------------
+
+TEST(ImageDecoder, WebpShrinksOnLoadAndReportsItsFullSize) {
+    cv::Mat image(600, 800, CV_8UC3);
+    cv::randu(image, 0, 255);
+    const Bytes webp = encode_image(".webp", image, {cv::IMWRITE_WEBP_QUALITY, 90});
+    const DecodedImage d = decode_image(webp.data(), webp.size(), DecodeOptions{}, 150);
+    EXPECT_EQ(d.scale_denominator, 4);
+    EXPECT_EQ(d.pixels.size(), cv::Size(200, 150));
+    EXPECT_EQ(d.source_width, 800);
+    EXPECT_EQ(d.source_height, 600);
+    DecodeOptions full;
+    full.shrink_on_load = false;
+    EXPECT_EQ(decode_image(webp.data(), webp.size(), full, 150).pixels.size(), cv::Size(800, 600));
+}
+
+TEST(ImageDecoder, FloatTiffFallsBackToOpenCv) {
+    cv::Mat image(16, 24, CV_32FC3);
+    cv::randu(image, 0.0, 1.0);
+    const Bytes tiff = encode_image(".tiff", image);
+    const DecodedImage d = decode_image(tiff.data(), tiff.size(), DecodeOptions{});
+    ASSERT_EQ(d.pixels.type(), CV_32FC3);
+    EXPECT_EQ(cv::norm(d.pixels, cv::imdecode(tiff, cv::IMREAD_UNCHANGED), cv::NORM_INF), 0);
+}
+
+TEST(ImageDecoder, AvifAndHeicDecodeThroughTheHeifModule) {
+    cv::Mat image(48, 64, CV_8UC3, cv::Scalar(30, 120, 220));
+    for (const char *format : {"avif", "heic"}) {
+        SCOPED_TRACE(format);
+        batchproc::EncodeOptions o;
+        o.lossless = true;
+        const Bytes file = batchproc::encode_image(image, format, o).bytes;
+        const DecodedImage d = decode_image(file.data(), file.size(), DecodeOptions{});
+        EXPECT_EQ(d.format, format == std::string("avif") ? "avif" : "heif");
+        EXPECT_EQ(d.pixels.size(), image.size());
+        EXPECT_LT(cv::norm(d.pixels, image, cv::NORM_INF), 3);
+    }
+    Bytes cut = batchproc::encode_image(image, "avif", batchproc::EncodeOptions{}).bytes;
+    cut.resize(cut.size() / 2);
+    const std::string e = error_of(cut);
+    EXPECT_TRUE(contains(e, "AVIF")) << e;
 }

@@ -1,6 +1,7 @@
 // imgproc's save stage (encoding, formats, alpha and depth handling, metrics) run through
 // the real host, and the check that docs/stages.md matches the plugin's schema.
 #include "support/stage_harness.hpp"
+#include "codec/image_decoder.hpp"
 
 #include "plugin_host/param_set.hpp"
 #include "plugin_host/plugin_registry.hpp"
@@ -232,8 +233,44 @@ TEST(ImgprocSave, AutoWithAnUnwritableExtensionIsAJobError) {
 
 // ---------------------------------------------------------------- parameters
 
+TEST(ImgprocSave, JpgOptimizeAndSubsamplingAreHonoured) {
+    cv::Mat image(64, 96, CV_8UC3);
+    cv::randu(image, 0, 255);
+    const StageResult plain = save("{format: jpg}", image);
+    const StageResult optimized = save("{format: jpg, optimize: true}", image);
+    EXPECT_LT(optimized.output.size(), plain.output.size());
+    EXPECT_EQ(cv::norm(decode(plain.output), decode(optimized.output), cv::NORM_INF), 0);
+    const StageResult full_colour = save("{format: jpg, subsampling: \"444\"}", image);
+    EXPECT_GT(full_colour.output.size(), plain.output.size()); // twice the chroma samples
+    std::vector<uint8_t> expected;
+    ASSERT_TRUE(cv::imencode(".jpg", image, expected, {cv::IMWRITE_JPEG_QUALITY, 90}));
+    EXPECT_EQ(plain.output, expected) << "the defaults write what OpenCV writes";
+}
+
+TEST(ImgprocSave, AvifIsWrittenWithAlphaAndLosslessOnRequest) {
+    cv::Mat image(40, 56, CV_8UC4, cv::Scalar(40, 160, 220, 255));
+    image(cv::Rect(0, 0, 20, 40)).setTo(cv::Scalar(10, 20, 30, 90));
+    const StageResult lossy = save("{format: avif, quality: 60}", image);
+    EXPECT_TRUE(starts_with(lossy.output, "ftypavif", 4));
+    EXPECT_EQ(lossy.metrics["bytes"], lossy.output.size());
+    const StageResult lossless = save("{format: avif, lossless: true}", image);
+    const cv::Mat back = batchproc::decode_image(lossless.output.data(), lossless.output.size(), {}).pixels;
+    ASSERT_EQ(back.type(), CV_8UC4);
+    EXPECT_EQ(cv::norm(back, image, cv::NORM_INF), 0);
+}
+
+TEST(ImgprocSave, WebpLosslessIsExact) {
+    cv::Mat image(30, 40, CV_8UC3);
+    cv::randu(image, 0, 255);
+    const StageResult r = save("{format: webp, lossless: true}", image);
+    EXPECT_EQ(cv::norm(decode(r.output), image, cv::NORM_INF), 0);
+}
+
 TEST(ImgprocSave, ValidatesParameters) {
     config_error("{format: png, progressive: true}", "progressive");
+    config_error("{format: png, optimize: true}", "optimize");
+    config_error("{format: jpg, lossless: true}", "lossless");
+    config_error("{subsampling: \"411\"}", "subsampling");
     config_error("{quality: 0}", "quality");
     config_error("{quality: 101}", "quality");
     config_error("{png_compression: 10}", "png_compression");

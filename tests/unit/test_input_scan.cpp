@@ -207,7 +207,7 @@ TEST_F(InputScan, UnreadableSubfolderIsSkipped) {
 
 TEST(ImageFormats, DefaultSetIsLowerCaseWithoutDots) {
     const auto &all = batchproc::readable_extensions();
-    EXPECT_EQ(all.size(), 20u);
+    EXPECT_EQ(all.size(), 24u);
     for (const std::string &e : all) {
         EXPECT_EQ(e.find('.'), std::string::npos);
         for (char c : e) EXPECT_FALSE(c >= 'A' && c <= 'Z') << e;

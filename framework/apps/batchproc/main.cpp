@@ -1,9 +1,11 @@
 // The batchproc command line: run (default), validate, plugins, bench, and the hidden worker role.
 #include "bench/bench.hpp"
+#include "codec/image_encoder.hpp"
 #include "config/spec.hpp"
 #include "engine/report.hpp"
 #include "engine/run.hpp"
 #include "engine/run_status.hpp"
+#include "inputs/image_formats.hpp"
 #include "journal/journal.hpp"
 #include "io/path_safety.hpp"
 #include "plugin_host/param_set.hpp"
@@ -193,15 +195,29 @@ int cmd_plugins(const std::string &name, bool json) {
         spdlog::error("no plugin or stage named \"{}\" in the plugin path", name);
         return kExitUsage;
     }
+    // The file formats the host reads and writes (save's `format` and `auto`), with the list.
+    nlohmann::ordered_json formats;
+    formats["read"] = readable_extensions();
+    formats["write"] = writable_formats();
     if (json) {
         nlohmann::ordered_json out;
         out["plugins"] = list;
+        out["formats"] = formats;
         out["errors"] = errors;
         std::printf("%s\n", out.dump(2).c_str());
     } else {
         for (size_t i = 0; i < list.size(); ++i) {
             if (i > 0) std::printf("\n");
             print_plugin_text(list[i]);
+        }
+        if (name.empty()) {
+            const auto joined = [](const nlohmann::ordered_json &names) {
+                std::string text;
+                for (const auto &n : names) text += (text.empty() ? "" : ", ") + n.get<std::string>();
+                return text;
+            };
+            std::printf("\nfile formats (by extension)\n  read:  %s\n  write: %s\n",
+                        joined(formats["read"]).c_str(), joined(formats["write"]).c_str());
         }
         for (const std::string &e : errors) spdlog::warn("{}", e);
     }

@@ -24,7 +24,7 @@ extern "C" {
 #endif
 
 #define BP_API_VERSION_MAJOR 1
-#define BP_API_VERSION_MINOR 0
+#define BP_API_VERSION_MINOR 1
 
 #define BP_PLUGIN_ENTRY_V1 bp_plugin_entry_v1
 #define BP_PLUGIN_ENTRY_V1_NAME "bp_plugin_entry_v1"
@@ -98,6 +98,19 @@ typedef struct bp_error {
 
 typedef struct bp_job bp_job; /* opaque: the host's per-job context */
 
+/* How write_image encodes (since API 1.1). Each format reads the fields that apply to it. */
+typedef struct bp_encode_options {
+    uint32_t struct_size;
+    int32_t quality;         /* jpg, webp, avif: 1..100 */
+    int32_t progressive;     /* jpg: progressive scans */
+    int32_t optimize;        /* jpg: optimised Huffman tables */
+    int32_t subsampling;     /* jpg: chroma subsampling 420, 422 or 444 */
+    int32_t lossless;        /* webp, avif */
+    int32_t png_compression; /* png: zlib level 0..9 */
+    double background[3];    /* blue, green, red (0..255) that alpha is blended over for
+                                formats without alpha (jpg, bmp) */
+} bp_encode_options;
+
 /* Functions the host offers to a stage while it processes a job. */
 typedef struct bp_host_api {
     uint32_t struct_size;
@@ -124,11 +137,20 @@ typedef struct bp_host_api {
      * output size from the input's (resize) use it, so that outputs do not depend on
      * shrink-on-load. */
     int (*get_source_size)(bp_job *job, int32_t *width, int32_t *height);
+    /* Since API 1.1 (check struct_size): encode `image` as `format` (an extension: "jpg",
+     * "png", "webp", "tiff", "avif", "bmp"...) and write it as the job's output, as
+     * write_output does. The host fits the image to the format first (alpha blended over
+     * options->background where the format has none; 16-bit samples scaled to 8 where it
+     * holds only 8). `encoded_size` (may be NULL) receives the file's size in bytes. */
+    bp_status (*write_image)(bp_job *job, const bp_image *image, const char *format,
+                             const bp_encode_options *options, uint64_t *encoded_size, bp_error *err);
+    /* Since API 1.1: whether the host can write `format` (1) or not (0). */
+    int (*can_write_format)(const char *format);
 } bp_host_api;
 
 /* Stage flags. */
 #define BP_STAGE_NEEDS_IMAGE 0x1u   /* fails on jobs that read no file */
-#define BP_STAGE_WRITES_OUTPUT 0x2u /* calls write_output; the pipeline's output stage */
+#define BP_STAGE_WRITES_OUTPUT 0x2u /* calls write_output or write_image; the pipeline's output stage */
 
 typedef struct bp_stage_descriptor {
     uint32_t struct_size;

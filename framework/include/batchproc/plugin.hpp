@@ -164,6 +164,27 @@ public:
     }
     void write_output(const std::vector<unsigned char> &bytes) { write_output(bytes.data(), bytes.size()); }
 
+    // Has the host encode `image` as `format` ("jpg", "png", "webp", "tiff", "avif", ...) and
+    // write it as the output (see bp_host_api.write_image); returns the file's size in bytes.
+    // Needs a host of API 1.1 or later.
+    uint64_t write_image(const cv::Mat &image, const std::string &format, const bp_encode_options &options) {
+        if (!host_has(offsetof(bp_host_api, write_image) + sizeof host_->write_image) || !host_->write_image)
+            throw std::runtime_error("this batchproc is too old to encode images for a stage (API 1.1 needed)");
+        const bp_image view = view_of(image);
+        bp_encode_options o = options;
+        o.struct_size = sizeof o;
+        uint64_t size = 0;
+        bp_error err{};
+        if (host_->write_image(job_, &view, format.c_str(), &o, &size, &err) != BP_OK)
+            throw std::runtime_error(err.message);
+        return size;
+    }
+    // Whether the host writes `format` (false on a host older than API 1.1).
+    bool can_write_format(const std::string &format) const {
+        return host_has(offsetof(bp_host_api, can_write_format) + sizeof host_->can_write_format) &&
+               host_->can_write_format && host_->can_write_format(format.c_str()) != 0;
+    }
+
     // The size the current image stands for (see bp_host_api.get_source_size): the input's
     // full size while the image is the decoder's output, possibly decoded at reduced scale.
     cv::Size source_size() const {
@@ -196,6 +217,18 @@ public:
     }
 
 private:
+    bool host_has(size_t bytes) const { return host_->struct_size >= bytes; }
+    static bp_image view_of(const cv::Mat &m) {
+        bp_image view{};
+        view.data = m.data;
+        view.width = m.cols;
+        view.height = m.rows;
+        view.channels = m.channels();
+        view.depth = bp_depth_of(m.depth());
+        view.stride = m.step[0];
+        return view;
+    }
+
     const bp_host_api *host_;
     bp_job *job_;
 };

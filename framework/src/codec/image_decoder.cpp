@@ -2,10 +2,14 @@
 
 #include "codec/colour.hpp"
 
+#include "codec/codec_image.hpp"
+#include "codec/codec_module.hpp"
 #include "codec/image_header.hpp"
 #include "codec/metadata.hpp"
+#include "codec/png_codec.hpp"
+#include "codec/tiff_codec.hpp"
+#include "codec/webp_codec.hpp"
 
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
@@ -324,7 +328,20 @@ std::optional<std::string> png_structure_problem(const uint8_t *data, size_t siz
     }
 }
 
-// ---- Everything else: OpenCV --------------------------------------------------------------
+// Whether the PNG has a chunk of this type before its image data.
+bool png_has_chunk(const uint8_t *data, size_t size, const char *type) {
+    for (size_t pos = 8; size - pos >= 8;) {
+        if (std::memcmp(data + pos + 4, type, 4) == 0) return true;
+        if (std::memcmp(data + pos + 4, "IDAT", 4) == 0) return false;
+        const size_t len = be32(data + pos);
+        if (len > size - pos - 8) return false;
+        pos += len + 12;
+        if (pos > size) return false;
+    }
+    return false;
+}
+
+// ---- Everything else: batchproc's own codecs, then the heif and opencv modules --------------
 
 const char *depth_name(int depth) {
     switch (depth) {
@@ -337,41 +354,68 @@ const char *depth_name(int depth) {
     }
 }
 
-DecodedImage decode_with_opencv(const uint8_t *data, size_t size, const ImageHeader &header,
-                                const DecodeOptions &options) {
+// A format without a codec of batchproc's own: through its codec module.
+CodecImage decode_with_module(const uint8_t *data, size_t size, const ImageHeader &header) {
+    const bool heif = header.format == "heif" || header.format == "avif";
+    const CodecModuleApi &module = codec_module(heif ? "heif" : "opencv");
+    CodecImage decoded;
+    std::string error;
+    if (module.decode(data, size, decoded.pixels, decoded.icc, error)) return decoded;
+    const std::string name = format_display_name(header.format);
+    std::string message = "damaged or unsupported " + name + " file: " + error;
+    if (header.format == "gif") message += " (this OpenCV cannot read GIF; convert it to PNG first)";
+    if (header.format == "exr" && !std::getenv("OPENCV_IO_ENABLE_OPENEXR"))
+        message += " (OpenCV reads OpenEXR only when OPENCV_IO_ENABLE_OPENEXR=1 is set)";
+    // OpenCV's own defaults (overridable with OPENCV_IO_MAX_IMAGE_*).
+    if (!heif && (header.width > (1 << 20) || header.height > (1 << 20) ||
+                  header.width * header.height > (int64_t(1) << 30)))
+        message += " (" + dims(header.width, header.height) + " is over OpenCV's size limit for decoding)";
+    throw DecodeError(message);
+}
+
+DecodedImage decode_other(const uint8_t *data, size_t size, const ImageHeader &header, const DecodeOptions &options,
+                          int min_side_hint) {
     DecodedImage out;
     out.format = header.format;
     const std::string name = format_display_name(header.format);
+    if (size > static_cast<size_t>(INT_MAX)) throw DecodeError("file is too large to decode (over 2 GiB)");
 
-    std::optional<std::string> problem;
+    CodecImage decoded;
     if (header.format == "png") {
-        problem = png_structure_problem(data, size);
+        const std::optional<std::string> problem = png_structure_problem(data, size);
         if (problem) {
             if (options.damaged == DamagedPolicy::error) throw DecodeError(*problem);
             out.warnings.push_back(*problem);
         }
+        try {
+            decoded = decode_png(data, size, problem.has_value());
+        } catch (const DecodeError &) {
+            if (problem) throw DecodeError(*problem); // the structure walk names the chunk
+            throw;
+        }
+        if (problem) decoded.warnings.clear(); // the same damage, already reported
+        // libspng refuses an iCCP chunk with an empty profile name, which exiv2 writes (and
+        // libpng accepts): read such a profile through exiv2.
+        if (decoded.icc.empty() && options.colour != ColourPolicy::ignore && png_has_chunk(data, size, "iCCP"))
+            decoded.icc = embedded_icc_profile(data, size);
+    } else if (header.format == "webp") {
+        decoded = decode_webp(data, size, options.shrink_on_load ? min_side_hint : 0);
+    } else if (header.format == "tiff") {
+        try {
+            decoded = decode_tiff(data, size);
+        } catch (const DecodeError &) {
+            // Kinds batchproc's TIFF codec does not read (float or 32-bit samples): OpenCV's
+            // may; if it cannot either, the first reason stands.
+            CodecImage fallback;
+            std::string error;
+            if (!codec_module("opencv").decode(data, size, fallback.pixels, fallback.icc, error)) throw;
+            decoded = std::move(fallback);
+        }
+    } else {
+        decoded = decode_with_module(data, size, header);
     }
-    if (size > static_cast<size_t>(INT_MAX)) throw DecodeError("file is too large to decode (over 2 GiB)");
-
-    cv::Mat image;
-    try {
-        const cv::Mat buffer(1, static_cast<int>(size), CV_8U, const_cast<uint8_t *>(data)); // read only
-        image = cv::imdecode(buffer, cv::IMREAD_UNCHANGED); // keeps alpha and 16-bit
-    } catch (const cv::Exception &) {
-        image.release();
-    }
-    if (image.empty()) {
-        if (problem) throw DecodeError(*problem);
-        std::string message = "damaged or unsupported " + name + " file: the decoder could not read it";
-        if (header.format == "gif") message += " (this OpenCV cannot read GIF; convert it to PNG first)";
-        if (header.format == "exr" && !std::getenv("OPENCV_IO_ENABLE_OPENEXR"))
-            message += " (OpenCV reads OpenEXR only when OPENCV_IO_ENABLE_OPENEXR=1 is set)";
-        // OpenCV's own defaults (overridable with OPENCV_IO_MAX_IMAGE_*).
-        if (header.width > (1 << 20) || header.height > (1 << 20) ||
-            header.width * header.height > (int64_t(1) << 30))
-            message += " (" + dims(header.width, header.height) + " is over OpenCV's size limit for decoding)";
-        throw DecodeError(message);
-    }
+    for (std::string &w : decoded.warnings) out.warnings.push_back(std::move(w));
+    cv::Mat image = decoded.pixels;
 
     if (image.channels() == 2) { // gray + alpha -> BGRA
         cv::Mat bgra(image.size(), CV_MAKETYPE(image.depth(), 4));
@@ -390,9 +434,11 @@ DecodedImage decode_with_opencv(const uint8_t *data, size_t size, const ImageHea
         image = converted;
     }
     out.pixels = image;
-    out.source_width = image.cols;
-    out.source_height = image.rows;
-    if (options.colour != ColourPolicy::ignore) apply_profile(out, embedded_icc_profile(data, size), options);
+    out.scale_denominator = decoded.scale_denominator;
+    // Decoded at reduced scale (WebP shrink-on-load): the size it stands for is the file's.
+    out.source_width = decoded.scale_denominator > 1 ? header.width : image.cols;
+    out.source_height = decoded.scale_denominator > 1 ? header.height : image.rows;
+    if (options.colour != ColourPolicy::ignore) apply_profile(out, std::move(decoded.icc), options);
     return out;
 }
 
@@ -420,9 +466,7 @@ std::string looks_like(const uint8_t *d, size_t n) {
     if (starts_with(d, n, "8BPS")) return "a Photoshop document, which is not supported";
     if (n >= 12 && std::memcmp(d + 4, "ftyp", 4) == 0) {
         const std::string brand(reinterpret_cast<const char *>(d + 8), 4);
-        if (brand == "avif" || brand == "avis") return "an AVIF image, which is not supported";
-        if (brand == "heic" || brand == "heix" || brand == "mif1" || brand == "msf1" || brand == "hevc")
-            return "a HEIF/HEIC image, which is not supported";
+        if (brand == "hevc" || brand == "hevx") return "a HEIF image sequence, which is not supported";
         return "an MP4/QuickTime video";
     }
     size_t start = 0;
@@ -516,7 +560,7 @@ DecodedImage decode_image(const uint8_t *data, size_t size, const DecodeOptions 
         throw DecodeError("image is " + dims(w, h) + ", too large to decode (each side must be under 2^31 pixels)");
 
     DecodedImage out = format == "jpeg" ? decode_jpeg(data, size, *header, options, min_side_hint)
-                                        : decode_with_opencv(data, size, *header, options);
+                                        : decode_other(data, size, *header, options, min_side_hint);
 
     if (options.exif_orientation) {
         const int orientation = exif_orientation(data, size);

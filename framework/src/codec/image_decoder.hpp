@@ -1,7 +1,9 @@
 // Turns a whole image file held in memory into a cv::Mat for the pipeline: JPEG through
-// libjpeg directly (exact damage detection, shrink-on-load, CMYK, EXIF orientation, an
-// embedded RGB ICC profile converted to sRGB under input.colour: srgb), everything else
-// through cv::imdecode. Errors are sentences a person can act on.
+// libjpeg directly (exact damage detection, shrink-on-load, CMYK), PNG, WebP (with
+// shrink-on-load) and TIFF through batchproc's own codecs, HEIF/HEIC/AVIF through the heif
+// codec module, the rest through OpenCV's imgcodecs in the opencv module (both loaded on
+// first use). Then EXIF orientation, and an embedded ICC profile converted to sRGB under
+// input.colour: srgb. Errors are sentences a person can act on.
 #pragma once
 
 #include "config/spec.hpp"
@@ -35,7 +37,7 @@ public:
 
 // Decodes a whole file held in memory.
 //
-// `min_side_hint` > 0 allows shrink-on-load (JPEG only, and only with
+// `min_side_hint` > 0 allows shrink-on-load (JPEG and WebP, and only with
 // options.shrink_on_load): the image is decoded at 1/d scale, d in {1, 2, 4, 8}, choosing
 // the largest d for which the long side of the reduced image, ceil(long_side / d), is still
 // >= min_side_hint, and that divides both sides exactly (so that every reduced pixel

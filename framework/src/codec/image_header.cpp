@@ -1,5 +1,7 @@
 #include "codec/image_header.hpp"
 
+#include "codec/codec_module.hpp"
+
 #include <algorithm>
 #include <cstring>
 
@@ -396,7 +398,26 @@ std::string sniff_format(const uint8_t *data, size_t size) {
     if (b.starts_with(0, "\x76\x2f\x31\x01", 4)) return "exr";
     if (b.starts_with(0, kJp2Signature, 12) || b.starts_with(0, "\xff\x4f\xff\x51", 4)) return "jp2";
     if (b.starts_with(0, "\x59\xa6\x6a\x95", 4)) return "ras";
+    if (b.starts_with(4, "ftyp", 4) && b.has(8, 4)) { // ISO base media: HEIF, AVIF, or a video
+        const std::string brand(reinterpret_cast<const char *>(data + 8), 4);
+        if (brand == "avif" || brand == "avis") return "avif";
+        if (brand == "heic" || brand == "heix" || brand == "heim" || brand == "heis" || brand == "mif1" ||
+            brand == "msf1")
+            return "heif";
+    }
     return "";
+}
+
+// The size as the codec module reads it (its box structure is the module library's business).
+static std::optional<ImageHeader> probe_with_module(const char *module, const uint8_t *data, size_t size) {
+    int64_t width = 0, height = 0;
+    std::string error;
+    if (!codec_module(module).probe(data, size, width, height, error)) return std::nullopt;
+    ImageHeader header;
+    header.format = sniff_format(data, size);
+    header.width = width;
+    header.height = height;
+    return header;
 }
 
 std::optional<ImageHeader> probe_header(const uint8_t *data, size_t size) {
@@ -414,6 +435,7 @@ std::optional<ImageHeader> probe_header(const uint8_t *data, size_t size) {
     if (format == "exr") return probe_exr(b);
     if (format == "jp2") return probe_jp2(b);
     if (format == "ras") return probe_ras(b);
+    if (format == "heif" || format == "avif") return probe_with_module("heif", data, size);
     return std::nullopt;
 }
 
@@ -460,6 +482,8 @@ std::string format_display_name(const std::string &format) {
     if (format == "hdr") return "Radiance HDR";
     if (format == "exr") return "OpenEXR";
     if (format == "ras") return "Sun raster";
+    if (format == "heif") return "HEIF";
+    if (format == "avif") return "AVIF";
     std::string upper = format;
     for (char &c : upper) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
     return upper;

@@ -11,7 +11,8 @@
 namespace batchproc {
 
 struct ImageHeader {
-    std::string format; // "jpeg", "png", "webp", "tiff", "bmp", "gif", "pnm", "pfm", "hdr", "exr", "jp2", "ras"
+    std::string format; // "jpeg", "png", "webp", "tiff", "bmp", "gif", "pnm", "pfm", "hdr", "exr", "jp2", "ras",
+                        // "heif", "avif"
     int64_t width = 0;  // as stored in the file (before any EXIF orientation)
     int64_t height = 0;
 };

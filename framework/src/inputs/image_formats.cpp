@@ -5,12 +5,12 @@
 namespace batchproc {
 
 const std::vector<std::string> &readable_extensions() {
-    // Fixed rather than probed from cv::haveImageReader so that the set of inputs a config
-    // selects does not depend on how the local OpenCV was built; a file OpenCV then cannot
-    // decode fails its own job with a message instead of vanishing from the plan.
+    // Fixed rather than probed from the codecs so that the set of inputs a config selects
+    // does not depend on how the local libraries were built; a file that then cannot be
+    // decoded fails its own job with a message instead of vanishing from the plan.
     static const std::vector<std::string> extensions = {
-        "jpg", "jpeg", "jpe", "jp2", "png", "webp", "tif", "tiff", "bmp", "dib",
-        "pbm", "pgm", "ppm", "pxm", "pnm", "sr", "ras", "hdr", "pic", "exr",
+        "jpg", "jpeg", "jpe", "jp2", "png", "webp", "tif", "tiff", "bmp", "dib", "pbm", "pgm",
+        "ppm", "pxm", "pnm", "sr", "ras", "hdr", "pic", "exr", "heic", "heif", "hif", "avif",
     };
     return extensions;
 }

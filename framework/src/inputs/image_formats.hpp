@@ -7,8 +7,9 @@
 
 namespace batchproc {
 
-// The extensions OpenCV 4.6 imgcodecs reads, lower case, without the dot. This is the
-// default include set when input.include is empty.
+// The extensions batchproc reads (its own codecs, the heif module, and OpenCV 4.6's
+// imgcodecs for the rest), lower case, without the dot. This is the default include set
+// when input.include is empty.
 const std::vector<std::string> &readable_extensions();
 
 // True when `ext` (with or without a leading dot, any case) is one of readable_extensions().

@@ -1,5 +1,7 @@
 #include "plugin_host/job_context.hpp"
 
+#include "codec/image_encoder.hpp"
+
 #include <batchproc/plugin.hpp>
 
 #include <cstdio>
@@ -23,6 +25,8 @@ const bp_host_api *JobContext::host_api() {
         a.job_index = &api_job_index;
         a.warn = &api_warn;
         a.get_source_size = &api_get_source_size;
+        a.write_image = &api_write_image;
+        a.can_write_format = &api_can_write_format;
         return a;
     }();
     return &api;
@@ -75,19 +79,55 @@ void JobContext::api_set_metric_string(bp_job *job, const char *key, const char 
     of(job).metrics_[key] = value ? value : "";
 }
 
+void JobContext::write(const void *data, size_t size) {
+    if (!writer_) throw std::runtime_error("this job has no output file (the config has no output section)");
+    if (output_written_) throw std::runtime_error("the output of this job was already written by an earlier stage");
+    writer_(data, size);
+    output_written_ = true;
+    bytes_out_ += size;
+}
+
 bp_status JobContext::api_write_output(bp_job *job, const void *data, size_t size, bp_error *err) {
-    JobContext &ctx = of(job);
     try {
-        if (!ctx.writer_) throw std::runtime_error("this job has no output file (the config has no output section)");
-        if (ctx.output_written_) throw std::runtime_error("the output of this job was already written by an earlier stage");
-        ctx.writer_(data, size);
-        ctx.output_written_ = true;
-        ctx.bytes_out_ += size;
+        of(job).write(data, size);
         return BP_OK;
     } catch (const std::exception &e) {
         detail::copy_message(err, e.what());
     }
     return BP_ERROR;
+}
+
+bp_status JobContext::api_write_image(bp_job *job, const bp_image *image, const char *format,
+                                      const bp_encode_options *options, uint64_t *encoded_size, bp_error *err) {
+    try {
+        if (image == nullptr || image->data == nullptr || options == nullptr || format == nullptr)
+            throw std::runtime_error("write_image needs an image, a format and options");
+        const cv::Mat pixels(image->height, image->width, CV_MAKETYPE(Job::cv_depth(image->depth), image->channels),
+                             image->data, image->stride);
+        EncodeOptions o;
+        o.quality = options->quality;
+        o.progressive = options->progressive != 0;
+        o.optimize = options->optimize != 0;
+        o.subsampling = options->subsampling;
+        o.lossless = options->lossless != 0;
+        o.png_compression = options->png_compression;
+        for (int i = 0; i < 3; ++i) o.background[i] = options->background[i];
+        const EncodedImage encoded = encode_image(pixels, format, o);
+        of(job).write(encoded.bytes.data(), encoded.bytes.size());
+        if (encoded_size != nullptr) *encoded_size = encoded.bytes.size();
+        return BP_OK;
+    } catch (const std::exception &e) {
+        detail::copy_message(err, e.what());
+    }
+    return BP_ERROR;
+}
+
+int JobContext::api_can_write_format(const char *format) {
+    try {
+        return format != nullptr && can_encode(format) ? 1 : 0;
+    } catch (const std::exception &) {
+        return 0; // a codec module that cannot load writes nothing
+    }
 }
 
 int JobContext::api_get_source_size(bp_job *job, int32_t *width, int32_t *height) {

@@ -58,6 +58,10 @@ private:
     static int64_t api_job_index(bp_job *job);
     static void api_warn(bp_job *job, const char *message);
     static int api_get_source_size(bp_job *job, int32_t *width, int32_t *height);
+    static bp_status api_write_image(bp_job *job, const bp_image *image, const char *format,
+                                     const bp_encode_options *options, uint64_t *encoded_size, bp_error *err);
+    static int api_can_write_format(const char *format);
+    void write(const void *data, size_t size); // to the output writer, once
 
     int64_t index_;
     std::string input_path_;

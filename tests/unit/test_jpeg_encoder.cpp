@@ -1,0 +1,108 @@
+#include "codec/image_decoder.hpp"
+#include "codec/jpeg_encoder.hpp"
+
+#include <gtest/gtest.h>
+#include <lcms2.h>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <memory>
+
+using namespace batchproc;
+
+namespace {
+
+cv::Mat photo_like(int w, int h) {
+    cv::Mat img(h, w, CV_8UC3);
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x)
+            img.at<cv::Vec3b>(y, x) = cv::Vec3b(uchar(x * 255 / w), uchar(y * 255 / h), uchar((x * y) % 251));
+    cv::circle(img, {w / 2, h / 2}, h / 4, cv::Scalar(20, 200, 60), -1);
+    return img;
+}
+
+// The SOF marker's code (0xC0 baseline, 0xC1 extended, 0xC2 progressive) and the first
+// component's sampling factors (h << 4 | v).
+struct Frame {
+    int sof = 0;
+    int luma_sampling = 0;
+};
+
+Frame frame_of(const std::vector<uint8_t> &jpg) {
+    for (size_t i = 2; i + 4 < jpg.size();) {
+        if (jpg[i] != 0xFF) return {};
+        const int marker = jpg[i + 1];
+        const size_t len = size_t(jpg[i + 2]) << 8 | jpg[i + 3];
+        if (marker >= 0xC0 && marker <= 0xC2) return {marker, jpg[i + 11]};
+        i += 2 + len;
+    }
+    return {};
+}
+
+std::vector<uint8_t> srgb_profile() {
+    cmsHPROFILE p = cmsCreate_sRGBProfile();
+    cmsUInt32Number size = 0;
+    cmsSaveProfileToMem(p, nullptr, &size);
+    std::vector<uint8_t> bytes(size);
+    cmsSaveProfileToMem(p, bytes.data(), &size);
+    cmsCloseProfile(p);
+    return bytes;
+}
+
+} // namespace
+
+TEST(JpegEncoder, DefaultOptionsWriteTheBytesOpenCvWrites) {
+    const cv::Mat img = photo_like(97, 61);
+    for (int q : {50, 85, 100}) {
+        EncodeOptions o;
+        o.quality = q;
+        std::vector<uint8_t> expected;
+        ASSERT_TRUE(cv::imencode(".jpg", img, expected, {cv::IMWRITE_JPEG_QUALITY, q}));
+        EXPECT_EQ(encode_jpeg(img, o, {}), expected) << "quality " << q;
+    }
+    cv::Mat gray;
+    cv::cvtColor(img, gray, cv::COLOR_BGR2GRAY);
+    std::vector<uint8_t> expected;
+    ASSERT_TRUE(cv::imencode(".jpg", gray, expected, {cv::IMWRITE_JPEG_QUALITY, 90}));
+    EXPECT_EQ(encode_jpeg(gray, EncodeOptions{}, {}), expected);
+}
+
+TEST(JpegEncoder, ProgressiveOptimizeAndSubsamplingDoWhatTheySay) {
+    const cv::Mat img = photo_like(160, 120);
+    EncodeOptions o;
+    const std::vector<uint8_t> plain = encode_jpeg(img, o, {});
+    EXPECT_EQ(frame_of(plain).sof, 0xC0);
+    EXPECT_EQ(frame_of(plain).luma_sampling, 0x22); // 4:2:0
+
+    o.progressive = true;
+    const std::vector<uint8_t> progressive = encode_jpeg(img, o, {});
+    EXPECT_EQ(frame_of(progressive).sof, 0xC2);
+
+    o = EncodeOptions{};
+    o.optimize = true;
+    const std::vector<uint8_t> optimized = encode_jpeg(img, o, {});
+    EXPECT_LT(optimized.size(), plain.size());
+    cv::Mat a = cv::imdecode(plain, cv::IMREAD_COLOR), b = cv::imdecode(optimized, cv::IMREAD_COLOR);
+    EXPECT_EQ(cv::norm(a, b, cv::NORM_INF), 0) << "optimised Huffman tables change only the coding";
+
+    for (const auto &[subsampling, factors] : {std::pair{444, 0x11}, std::pair{422, 0x21}, std::pair{420, 0x22}}) {
+        o = EncodeOptions{};
+        o.subsampling = subsampling;
+        EXPECT_EQ(frame_of(encode_jpeg(img, o, {})).luma_sampling, factors) << subsampling;
+    }
+    o.subsampling = 411;
+    EXPECT_THROW(encode_jpeg(img, o, {}), EncodeError);
+}
+
+TEST(JpegEncoder, AnIccProfileIsEmbeddedAndReadBack) {
+    const std::vector<uint8_t> icc = srgb_profile();
+    const std::vector<uint8_t> jpg = encode_jpeg(photo_like(64, 48), EncodeOptions{}, icc);
+    DecodeOptions keep;
+    keep.colour = ColourPolicy::keep;
+    EXPECT_EQ(decode_image(jpg.data(), jpg.size(), keep).icc, icc);
+}
+
+TEST(JpegEncoder, WhatJpegCannotHoldIsAClearError) {
+    EXPECT_THROW(encode_jpeg(cv::Mat(8, 8, CV_8UC4, cv::Scalar::all(1)), EncodeOptions{}, {}), EncodeError);
+    EXPECT_THROW(encode_jpeg(cv::Mat(8, 8, CV_16UC3, cv::Scalar::all(1)), EncodeOptions{}, {}), EncodeError);
+}
