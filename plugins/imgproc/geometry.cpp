@@ -71,6 +71,42 @@ int Resize::decode_hint(int width_in, int height_in) const {
     return needed < std::max(width_in, height_in) ? needed : 0;
 }
 
+// Resampling colour and alpha separately ("straight" alpha) mixes the colour of fully
+// transparent pixels, often black, into their visible neighbours: a dark fringe along
+// every soft edge. A 4-channel image with any transparency is resampled premultiplied
+// (colour scaled by alpha) and divided back afterwards; an opaque one as it is.
+namespace {
+cv::Mat resize_with_alpha(const cv::Mat &in, cv::Size target, int flag) {
+    cv::Mat out;
+    if (in.channels() == 4 && in.depth() != CV_32F) {
+        cv::Mat alpha;
+        cv::extractChannel(in, alpha, 3);
+        double lowest = 0, highest = 0;
+        cv::minMaxLoc(alpha, &lowest, &highest);
+        const double maxv = in.depth() == CV_16U ? 65535.0 : 255.0;
+        if (lowest < maxv) {
+            cv::Mat f;
+            in.convertTo(f, CV_32FC4, 1.0 / maxv);
+            std::vector<cv::Mat> ch;
+            cv::split(f, ch);
+            for (int i = 0; i < 3; ++i) ch[size_t(i)] = ch[size_t(i)].mul(ch[3]);
+            cv::merge(ch, f);
+            cv::Mat r;
+            cv::resize(f, r, target, 0, 0, flag);
+            cv::split(r, ch);
+            // Where alpha is 0 the colour is undefined; 0 keeps it black, as straight resizing would.
+            cv::Mat a = cv::max(ch[3], 1e-12);
+            for (int i = 0; i < 3; ++i) cv::divide(ch[size_t(i)], a, ch[size_t(i)]);
+            cv::merge(ch, r);
+            r.convertTo(out, in.type(), maxv); // saturates: cubic overshoot stays in range
+            return out;
+        }
+    }
+    cv::resize(in, out, target, 0, 0, flag);
+    return out;
+}
+} // namespace
+
 void Resize::process(Job &job) {
     const cv::Mat in = job.image();
     check_image(in, name);
@@ -82,9 +118,7 @@ void Resize::process(Job &job) {
         if (source != in.size()) job.set_image(in); // the reduced decode is the result
         return;                                     // already the right size: no resampling
     }
-    cv::Mat out;
-    cv::resize(in, out, target, 0, 0, interpolation_flag(interpolation));
-    job.set_image(out);
+    job.set_image(resize_with_alpha(in, target, interpolation_flag(interpolation)));
 }
 
 // ---------------------------------------------------------------- crop

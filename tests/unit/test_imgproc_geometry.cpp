@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 #include <opencv2/core.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include <string>
 
@@ -338,4 +339,41 @@ TEST(ImgprocPad, ValidatesParameters) {
     EXPECT_NE(colour.find("purple"), std::string::npos) << colour;
     expect_config_error("pad", "{all: -1}", "all");
     expect_config_error("pad", "{all: 1, mode: wrap}", "mode");
+}
+
+// A white shape on a fully transparent black background, half-transparent along its edge:
+// resized straight, the black of the transparent pixels bleeds into the edge (a dark
+// fringe); premultiplied, every visible pixel stays white.
+TEST(ImgprocResize, ATransparentBackgroundLeavesNoDarkFringe) {
+    cv::Mat rgba(64, 64, CV_8UC4, cv::Scalar(0, 0, 0, 0));
+    rgba(cv::Rect(16, 16, 32, 32)).setTo(cv::Scalar(255, 255, 255, 255));
+    rgba(cv::Rect(15, 16, 1, 32)).setTo(cv::Scalar(255, 255, 255, 128)); // a half-transparent edge
+    for (const char *interpolation : {"area", "linear", "cubic", "lanczos"}) {
+        SCOPED_TRACE(interpolation);
+        const cv::Mat out =
+            run_stage_ok("resize", std::string("{width: 21, interpolation: ") + interpolation + "}", rgba).image;
+        ASSERT_EQ(out.type(), CV_8UC4);
+        int visible = 0;
+        for (int y = 0; y < out.rows; ++y)
+            for (int x = 0; x < out.cols; ++x) {
+                const cv::Vec4b p = out.at<cv::Vec4b>(y, x);
+                if (p[3] < 8) continue; // (nearly) invisible: its colour does not show
+                ++visible;
+                EXPECT_GE(p[0], 250) << "dark fringe at " << x << "," << y << " alpha " << int(p[3]);
+                EXPECT_GE(p[2], 250) << "dark fringe at " << x << "," << y << " alpha " << int(p[3]);
+            }
+        EXPECT_GT(visible, 100);
+    }
+}
+
+TEST(ImgprocResize, AnOpaqueAlphaChannelResizesExactlyAsWithoutPremultiplying) {
+    cv::Mat rgba(40, 60, CV_16UC4);
+    cv::randu(rgba, 0, 65535);
+    cv::Mat alpha(rgba.size(), CV_16UC1, cv::Scalar(65535));
+    cv::insertChannel(alpha, rgba, 3);
+    cv::Mat expected;
+    cv::resize(rgba, expected, cv::Size(20, 13), 0, 0, cv::INTER_AREA);
+    const cv::Mat out = run_stage_ok("resize", "{width: 20}", rgba).image;
+    ASSERT_EQ(out.size(), expected.size());
+    EXPECT_EQ(cv::norm(out, expected, cv::NORM_INF), 0);
 }
