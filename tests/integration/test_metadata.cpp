@@ -2,6 +2,7 @@
 // output.metadata: keep (Orientation reset when the pixels were turned upright, the EXIF
 // thumbnail dropped, dimension tags updated, GPS dropped with strip_gps); the ICC profile
 // under input.colour: keep. Inputs are made here with exiv2, outputs read back with it.
+#include "codec/image_decoder.hpp"
 #include "support/exiv2_edit.hpp"
 #include "support/image_bytes.hpp"
 #include "support/run_helpers.hpp"
@@ -132,6 +133,24 @@ TEST_F(Metadata, ColourKeepCarriesTheProfileAndNothingElseByDefault) {
     Read png = run(", metadata: keep", ", colour: keep", "png");
     EXPECT_EQ(png.icc, fake_profile());
     EXPECT_EQ(png.exif["Exif.Image.Make"].toString(), "TestCam");
+}
+
+// WebP, TIFF and AVIF get the profile from batchproc's encoders themselves (exiv2 0.27 does
+// not write WebP's ICCP chunk, nor AVIF at all); read back by batchproc's own decoder.
+TEST_F(Metadata, ColourKeepCarriesTheProfileIntoWebpTiffAndAvif) {
+    batchproc::DecodeOptions keep;
+    keep.colour = batchproc::ColourPolicy::keep;
+    for (const char *format : {"webp", "tiff", "avif"}) {
+        SCOPED_TRACE(format);
+        run("", ", colour: keep", format);
+        const std::vector<uint8_t> out = read_bytes(dir / ("out/photo." + std::string(format)));
+        EXPECT_EQ(batchproc::decode_image(out.data(), out.size(), keep).icc, fake_profile());
+    }
+    Read webp = run(", metadata: keep", ", colour: keep", "webp");
+    EXPECT_EQ(webp.exif["Exif.Image.Make"].toString(), "TestCam");
+    const std::vector<uint8_t> out = read_bytes(dir / "out/photo.webp");
+    EXPECT_EQ(batchproc::decode_image(out.data(), out.size(), keep).icc, fake_profile())
+        << "the exiv2 pass for the EXIF kept the encoder's profile";
 }
 
 #pragma GCC diagnostic pop

@@ -4,6 +4,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include <fstream>
+#include <iterator>
 
 namespace batchproc::test {
 
@@ -18,6 +19,12 @@ void write_bytes(const std::filesystem::path &path, const std::vector<uint8_t> &
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out.write(reinterpret_cast<const char *>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
     if (!out) ADD_FAILURE() << "cannot write " << path;
+}
+
+std::vector<uint8_t> read_bytes(const std::filesystem::path &path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) ADD_FAILURE() << "cannot read " << path;
+    return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 uint32_t png_crc32(const uint8_t *data, size_t size) {

@@ -21,5 +21,7 @@ uint32_t png_crc32(const uint8_t *data, size_t size);
 
 // Writes `bytes` to `path`, creating its folders; a failed expectation if it cannot.
 void write_bytes(const std::filesystem::path &path, const std::vector<uint8_t> &bytes);
+// The whole file (fails the test when it cannot be read).
+std::vector<uint8_t> read_bytes(const std::filesystem::path &path);
 
 } // namespace batchproc::test

@@ -94,7 +94,10 @@ JobRecord JobRunner::run(const PlannedJob &job) {
                 metadata.reset_orientation = decoded.orientation_applied != 1;
                 metadata.strip_gps = spec_.output.strip_gps;
             }
-            if (keep_icc) metadata.icc = std::move(decoded.icc);
+            if (keep_icc) {
+                ctx.set_output_profile(decoded.icc);
+                metadata.icc = std::move(decoded.icc);
+            }
             for (std::string &w : decoded.warnings) ctx.warnings().push_back(std::move(w));
             ctx.set_image(std::move(decoded.pixels));
             if (decoded.scale_denominator > 1) {
@@ -106,7 +109,9 @@ JobRecord JobRunner::run(const PlannedJob &job) {
             const std::filesystem::path output = job.output;
             const WriteOptions &options = output_options_;
             ctx.set_output_writer([output, &options, &metadata, &ctx](const void *data, size_t size) {
-                if (metadata.source == nullptr && metadata.icc.empty()) {
+                // A profile the encoder embedded itself needs no exiv2 pass (nor a format
+                // exiv2 can write: WebP's ICCP chunk, AVIF).
+                if (metadata.source == nullptr && (metadata.icc.empty() || ctx.profile_embedded())) {
                     write_file_atomically(output, data, size, options);
                     return;
                 }

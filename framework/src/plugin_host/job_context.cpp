@@ -112,8 +112,10 @@ bp_status JobContext::api_write_image(bp_job *job, const bp_image *image, const 
         o.lossless = options->lossless != 0;
         o.png_compression = options->png_compression;
         for (int i = 0; i < 3; ++i) o.background[i] = options->background[i];
-        const EncodedImage encoded = encode_image(pixels, format, o);
-        of(job).write(encoded.bytes.data(), encoded.bytes.size());
+        JobContext &ctx = of(job);
+        const EncodedImage encoded = encode_image(pixels, format, o, ctx.output_icc_);
+        ctx.profile_embedded_ = !ctx.output_icc_.empty();
+        ctx.write(encoded.bytes.data(), encoded.bytes.size());
         if (encoded_size != nullptr) *encoded_size = encoded.bytes.size();
         return BP_OK;
     } catch (const std::exception &e) {

@@ -37,6 +37,10 @@ public:
     const cv::Mat &image() const { return image_; }
 
     void set_output_writer(OutputWriter writer) { writer_ = std::move(writer); }
+    // The ICC profile the output is to carry (input.colour: keep): write_image has the
+    // codec embed it, and then profile_embedded() is true.
+    void set_output_profile(std::vector<uint8_t> icc) { output_icc_ = std::move(icc); }
+    bool profile_embedded() const { return profile_embedded_; }
     bool output_written() const { return output_written_; }
     uint64_t bytes_out() const { return bytes_out_; }
 
@@ -71,6 +75,8 @@ private:
     std::shared_ptr<void> holder_;                // keeps plugin-owned pixels alive
     std::vector<std::shared_ptr<void>> retained_; // earlier buffers a newer image points into
     OutputWriter writer_;
+    std::vector<uint8_t> output_icc_;
+    bool profile_embedded_ = false;
     bool output_written_ = false;
     uint64_t bytes_out_ = 0;
     nlohmann::ordered_json metrics_ = nlohmann::ordered_json::object();
