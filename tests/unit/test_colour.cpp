@@ -17,7 +17,11 @@
 
 #include "support/exiv2_edit.hpp"
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <string>
 #include <vector>
 
 using namespace batchproc;
@@ -234,4 +238,191 @@ TEST(Colour, AProfileForAnotherColourSpaceIsRefusedWithItsName) {
     } catch (const ColourError &e) {
         EXPECT_NE(std::string(e.what()).find("GRAY"), std::string::npos) << e.what();
     }
+}
+
+// ---- CMYK and gray profiles, and Little CMS's own transicc as the referee ------------------
+
+namespace {
+
+// A CMYK output profile built with Little CMS (no CMYK profile ships with Debian's free
+// profiles): CMYK -> Lab through the plain "remaining light" formula in sRGB, as a 9-point
+// CLUT. Enough to tell a conversion through the profile from one without it.
+int cmyk_sampler(const cmsUInt16Number in[], cmsUInt16Number out[], void *transform) {
+    double rgb[3];
+    const double k = 1.0 - in[3] / 65535.0;
+    for (int i = 0; i < 3; ++i) rgb[i] = (1.0 - in[i] / 65535.0) * k;
+    // A visible twist, so that the profile's result differs from the plain formula's.
+    rgb[1] = rgb[1] * 0.85 + 0.15 * rgb[0]; // paper stays white, as in real profiles
+    cmsCIELab lab;
+    cmsDoTransform(transform, rgb, &lab, 1);
+    cmsFloat2LabEncoded(out, &lab);
+    return 1;
+}
+
+std::vector<uint8_t> cmyk_profile() {
+    cmsHPROFILE srgb = cmsCreate_sRGBProfile();
+    cmsHPROFILE lab = cmsCreateLab4Profile(nullptr);
+    cmsHTRANSFORM to_lab = cmsCreateTransform(srgb, TYPE_RGB_DBL, lab, TYPE_Lab_DBL, INTENT_RELATIVE_COLORIMETRIC, 0);
+    cmsHPROFILE p = cmsCreateProfilePlaceholder(nullptr);
+    cmsSetProfileVersion(p, 4.3);
+    cmsSetDeviceClass(p, cmsSigOutputClass);
+    cmsSetColorSpace(p, cmsSigCmykData);
+    cmsSetPCS(p, cmsSigLabData);
+    cmsWriteTag(p, cmsSigMediaWhitePointTag, cmsD50_XYZ());
+    cmsPipeline *a2b = cmsPipelineAlloc(nullptr, 4, 3);
+    cmsStage *clut = cmsStageAllocCLut16bit(nullptr, 9, 4, 3, nullptr);
+    cmsStageSampleCLut16bit(clut, cmyk_sampler, to_lab, 0);
+    // lutAtoBType wants curves on both sides of the CLUT: identity ones.
+    cmsPipelineInsertStage(a2b, cmsAT_END, cmsStageAllocToneCurves(nullptr, 4, nullptr));
+    cmsPipelineInsertStage(a2b, cmsAT_END, clut);
+    cmsPipelineInsertStage(a2b, cmsAT_END, cmsStageAllocToneCurves(nullptr, 3, nullptr));
+    cmsWriteTag(p, cmsSigAToB0Tag, a2b);
+    cmsPipelineFree(a2b);
+    cmsDeleteTransform(to_lab);
+    cmsCloseProfile(lab);
+    cmsCloseProfile(srgb);
+    return profile_bytes(p);
+}
+
+const std::vector<cv::Vec4b> kInks = {{0, 0, 0, 0},     {255, 0, 0, 0},   {0, 200, 180, 0}, {40, 40, 40, 120},
+                                      {0, 0, 0, 255},  {120, 10, 200, 30}, {10, 90, 0, 60}, {200, 180, 30, 10}};
+
+// A CMYK JPEG (quality 100, no subsampling) of 32x32 patches of `inks` (ink amounts),
+// written as Adobe applications do (inverted, with the Adobe marker) or plainly.
+std::vector<uint8_t> cmyk_jpeg(bool adobe, const std::vector<uint8_t> &icc) {
+    cv::Mat m(32, 32 * static_cast<int>(kInks.size()), CV_8UC4);
+    for (size_t i = 0; i < kInks.size(); ++i) {
+        cv::Vec4b v = kInks[i];
+        if (adobe)
+            for (int c = 0; c < 4; ++c) v[c] = static_cast<uchar>(255 - v[c]);
+        m(cv::Rect(32 * static_cast<int>(i), 0, 32, 32)).setTo(cv::Scalar(v[0], v[1], v[2], v[3]));
+    }
+    jpeg_compress_struct c;
+    jpeg_error_mgr err;
+    c.err = jpeg_std_error(&err);
+    jpeg_create_compress(&c);
+    unsigned char *buffer = nullptr;
+    unsigned long size = 0;
+    jpeg_mem_dest(&c, &buffer, &size);
+    c.image_width = static_cast<JDIMENSION>(m.cols);
+    c.image_height = static_cast<JDIMENSION>(m.rows);
+    c.input_components = 4;
+    c.in_color_space = JCS_CMYK;
+    jpeg_set_defaults(&c);
+    jpeg_set_colorspace(&c, JCS_CMYK);
+    c.write_Adobe_marker = adobe ? TRUE : FALSE;
+    jpeg_set_quality(&c, 100, TRUE);
+    for (int i = 0; i < c.num_components; ++i) c.comp_info[i].h_samp_factor = c.comp_info[i].v_samp_factor = 1;
+    jpeg_start_compress(&c, TRUE);
+    if (!icc.empty()) jpeg_write_icc_profile(&c, icc.data(), static_cast<unsigned int>(icc.size()));
+    for (int y = 0; y < m.rows; ++y) {
+        JSAMPROW row = m.ptr<uint8_t>(y);
+        jpeg_write_scanlines(&c, &row, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    std::vector<uint8_t> out(buffer, buffer + size);
+    std::free(buffer);
+    return out;
+}
+
+// Little CMS's command-line calculator, transicc (liblcms2-utils), converting `values`
+// (one colour per line: RGB 0..255, CMYK in percent) from the profile file `in` to sRGB with
+// perceptual intent and black-point compensation; nullopt when transicc is missing.
+std::optional<std::vector<cv::Vec3b>> transicc_to_srgb(const std::string &in,
+                                                       const std::vector<std::vector<double>> &values) {
+    if (std::system("command -v transicc >/dev/null 2>&1") != 0) return std::nullopt;
+    const std::string input = testing::TempDir() + "transicc-in.txt";
+    {
+        std::FILE *f = std::fopen(input.c_str(), "w");
+        for (const auto &v : values) {
+            for (size_t i = 0; i < v.size(); ++i) std::fprintf(f, i ? " %.6f" : "%.6f", v[i]);
+            std::fprintf(f, "\n");
+        }
+        std::fclose(f);
+    }
+    const std::string command = "transicc -t0 -b -n -i '" + in + "' -o '*sRGB' < '" + input + "' 2>/dev/null";
+    std::FILE *p = popen(command.c_str(), "r");
+    std::vector<cv::Vec3b> out;
+    double r = 0, g = 0, b = 0;
+    char line[512];
+    while (std::fgets(line, sizeof line, p) != nullptr)
+        if (std::sscanf(line, "%lf %lf %lf", &r, &g, &b) == 3)
+            out.push_back(cv::Vec3b(cv::saturate_cast<uchar>(b), cv::saturate_cast<uchar>(g), cv::saturate_cast<uchar>(r)));
+    pclose(p);
+    return out;
+}
+
+std::string write_profile(const std::vector<uint8_t> &icc, const char *name) {
+    const std::string path = testing::TempDir() + name;
+    std::FILE *f = std::fopen(path.c_str(), "wb");
+    std::fwrite(icc.data(), 1, icc.size(), f);
+    std::fclose(f);
+    return path;
+}
+
+} // namespace
+
+TEST(Colour, CmykJpegsConvertThroughTheirProfileWithinDeltaE1OfTransicc) {
+    const std::vector<uint8_t> icc = cmyk_profile();
+    std::vector<std::vector<double>> inks; // transicc takes CMYK in percent
+    for (const cv::Vec4b &v : kInks) inks.push_back({v[0] / 2.55, v[1] / 2.55, v[2] / 2.55, v[3] / 2.55});
+    const auto expected = transicc_to_srgb(write_profile(icc, "cmyk.icc"), inks);
+    if (!expected) GTEST_SKIP() << "transicc (liblcms2-utils) is not installed";
+    ASSERT_EQ(expected->size(), kInks.size());
+    for (const bool adobe : {true, false}) {
+        SCOPED_TRACE(adobe ? "Adobe (inverted) CMYK" : "plain CMYK");
+        const std::vector<uint8_t> jpg = cmyk_jpeg(adobe, icc);
+        const DecodedImage d = decode_image(jpg.data(), jpg.size(), DecodeOptions{});
+        ASSERT_TRUE(d.converted_from_profile);
+        ASSERT_EQ(d.pixels.type(), CV_8UC3);
+        const DecodedImage plain = decode_image(cmyk_jpeg(adobe, {}).data(), cmyk_jpeg(adobe, {}).size(), DecodeOptions{});
+        EXPECT_FALSE(plain.converted_from_profile);
+        double largest_difference_from_plain = 0;
+        for (size_t i = 0; i < kInks.size(); ++i) {
+            EXPECT_LT(delta_e(patch_centre(d.pixels, i), (*expected)[i]), 1.0)
+                << "patch " << i << ": " << patch_centre(d.pixels, i) << " vs transicc " << (*expected)[i];
+            largest_difference_from_plain =
+                std::max(largest_difference_from_plain, delta_e(patch_centre(d.pixels, i), patch_centre(plain.pixels, i)));
+        }
+        EXPECT_GT(largest_difference_from_plain, 3) << "the profile made no difference";
+    }
+}
+
+TEST(Colour, RgbConversionsAgreeWithTransiccWithinDeltaE1) {
+    const std::string profile = "/usr/share/color/icc/compatibleWithAdobeRGB1998.icc";
+    std::FILE *f = std::fopen(profile.c_str(), "rb");
+    if (f == nullptr) GTEST_SKIP() << profile << " (icc-profiles-free) is not installed";
+    std::vector<uint8_t> icc;
+    for (int c = std::fgetc(f); c != EOF; c = std::fgetc(f)) icc.push_back(static_cast<uint8_t>(c));
+    std::fclose(f);
+    std::vector<std::vector<double>> rgb;
+    for (const cv::Vec3b &p : kPatches) rgb.push_back({double(p[2]), double(p[1]), double(p[0])});
+    const auto expected = transicc_to_srgb(profile, rgb);
+    if (!expected) GTEST_SKIP() << "transicc (liblcms2-utils) is not installed";
+    ASSERT_EQ(expected->size(), kPatches.size());
+    const std::vector<uint8_t> jpg = jpeg_with_profile(patches(), icc);
+    const DecodedImage d = decode_image(jpg.data(), jpg.size(), DecodeOptions{});
+    ASSERT_TRUE(d.converted_from_profile);
+    for (size_t i = 0; i < kPatches.size(); ++i)
+        EXPECT_LT(delta_e(patch_centre(d.pixels, i), (*expected)[i]), 1.0) << "patch " << i;
+}
+
+TEST(Colour, GrayImagesConvertThroughAGrayProfile) {
+    cmsToneCurve *gamma18 = cmsBuildGamma(nullptr, 1.8);
+    const std::vector<uint8_t> icc = profile_bytes(cmsCreateGrayProfile(cmsD50_xyY(), gamma18));
+    cmsFreeToneCurve(gamma18);
+    cv::Mat gray(8, 64, CV_8UC1);
+    for (int x = 0; x < 64; ++x) gray.col(x).setTo(x * 4);
+    const std::vector<uint8_t> png = lossless_with_profile(gray, "png", icc);
+    const DecodedImage d = decode_image(png.data(), png.size(), DecodeOptions{});
+    ASSERT_TRUE(d.converted_from_profile);
+    ASSERT_EQ(d.pixels.type(), CV_8UC1);
+    // Gamma 1.8 data shown with sRGB's curve is lighter in the mid-tones, and black and
+    // white stay put.
+    EXPECT_EQ(d.pixels.at<uchar>(0, 0), 0);
+    EXPECT_GT(d.pixels.at<uchar>(0, 32), gray.at<uchar>(0, 32) + 5);
+    DecodeOptions keep;
+    keep.colour = ColourPolicy::keep;
+    EXPECT_EQ(decode_image(png.data(), png.size(), keep).icc, icc);
 }

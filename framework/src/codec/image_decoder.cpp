@@ -215,16 +215,15 @@ std::string strip_prefix(std::string text, const char *prefix) {
 }
 
 // input.colour for a decoded image with (or without) an embedded profile: keep it for the
-// output, or convert an RGB one to sRGB. Gray images keep their values.
+// output, or convert an RGB one to sRGB and a gray one to sRGB's gray.
 void apply_profile(DecodedImage &out, std::vector<uint8_t> icc, const DecodeOptions &options) {
     if (icc.empty() || options.colour == ColourPolicy::ignore) return;
     if (options.colour == ColourPolicy::keep) {
         out.icc = std::move(icc); // the output carries it
         return;
     }
-    if (out.pixels.channels() < 3) return;
     try {
-        out.pixels = rgb_profile_to_srgb(out.pixels, icc);
+        out.pixels = out.pixels.channels() == 1 ? gray_profile_to_srgb(out.pixels, icc) : rgb_profile_to_srgb(out.pixels, icc);
         out.converted_from_profile = true;
     } catch (const ColourError &e) {
         out.warnings.push_back(std::string(e.what()) + "; the pixels are taken as sRGB");
@@ -273,10 +272,25 @@ DecodedImage decode_jpeg(const uint8_t *data, size_t size, const ImageHeader &he
     }
     if (job.err.note_warnings > 0) out.warnings.push_back(std::string("JPEG: ") + job.err.note_text);
 
-    out.pixels = job.cmyk ? cmyk_to_bgr(raw, job.adobe) : raw;
-    // An RGB profile converts to sRGB. CMYK keeps the naive conversion above, and a
-    // grayscale image its gray values, profile or not (for now).
-    if (!job.cmyk) apply_profile(out, std::move(icc), options);
+    if (job.cmyk) {
+        // The pipeline works in RGB: CMYK goes to sRGB through its profile whatever
+        // input.colour says (keep cannot keep CMYK pixels), else by the plain formula.
+        out.pixels = cmyk_to_bgr(raw, job.adobe);
+        if (!icc.empty() && options.colour != ColourPolicy::ignore) {
+            try {
+                out.pixels = cmyk_profile_to_srgb(raw, job.adobe, icc);
+                out.converted_from_profile = true;
+                if (options.colour == ColourPolicy::keep)
+                    out.warnings.push_back("a CMYK image is converted to sRGB through its profile even under "
+                                           "colour: keep (stages work on RGB); the output carries no profile");
+            } catch (const ColourError &e) {
+                out.warnings.push_back(std::string(e.what()) + "; the CMYK pixels are converted without it");
+            }
+        }
+    } else {
+        out.pixels = raw;
+        apply_profile(out, std::move(icc), options);
+    }
     out.scale_denominator = denom;
     out.source_width = header.width;
     out.source_height = header.height;
