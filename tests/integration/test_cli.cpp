@@ -147,6 +147,24 @@ TEST_F(Cli, ReportOptionWritesTheContractFields) {
     EXPECT_EQ(r["jobs"][0]["attempts"], 1);
 }
 
+TEST_F(Cli, PluginsListsTheFormatsReadAndWritten) {
+    const Cmd c = run_cli("plugins --json");
+    ASSERT_EQ(c.code, 0) << c.out;
+    const nlohmann::json j = nlohmann::json::parse(c.out.substr(c.out.find('{')));
+    const auto has = [](const nlohmann::json &list, const char *name) {
+        for (const auto &f : list)
+            if (f == name) return true;
+        return false;
+    };
+    for (const char *f : {"jpg", "png", "webp", "tiff", "heic", "avif", "bmp"})
+        EXPECT_TRUE(has(j["formats"]["read"], f)) << f;
+    for (const char *f : {"jpg", "png", "webp", "tiff", "avif", "bmp"}) EXPECT_TRUE(has(j["formats"]["write"], f)) << f;
+    EXPECT_FALSE(has(j["formats"]["write"], "gif"));
+    const Cmd text = run_cli("plugins");
+    EXPECT_NE(text.out.find("file formats (by extension)"), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("write: jpg, png, webp, tiff, avif"), std::string::npos) << text.out;
+}
+
 TEST_F(Cli, PluginsListsStagesAndParametersAsJson) {
     const Cmd c = run_cli("plugins imgproc --json");
     ASSERT_EQ(c.code, 0) << c.out;

@@ -325,6 +325,10 @@ bool configure(heif_encoder *encoder, heif_compression_format compression, const
     // fail.
     if (has_parameter(encoder, "speed")) heif_encoder_set_parameter_integer(encoder, "speed", kAomSpeed);
     if (has_parameter(encoder, "preset")) heif_encoder_set_parameter_string(encoder, "preset", kX265Preset);
+    // libaom starts 4 threads of its own by default: keep to the worker's thread budget
+    // (the engine sets OpenCV's thread count to it), or 2 workers on 2 cores run 8 threads.
+    if (has_parameter(encoder, "threads"))
+        heif_encoder_set_parameter_integer(encoder, "threads", std::max(1, cv::getNumThreads()));
     return true;
 }
 
