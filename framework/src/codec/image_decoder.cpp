@@ -12,9 +12,9 @@
 #include "codec/webp_codec.hpp"
 
 #include <opencv2/imgproc.hpp>
+#include <zlib.h>
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 #include <climits>
 #include <cstdlib>
@@ -46,19 +46,16 @@ void apply_profile(DecodedImage &out, std::vector<uint8_t> icc, const DecodeOpti
 
 // ---- PNG structure ------------------------------------------------------------------------
 
+// zlib's CRC-32 (the PNG one), several times faster than a byte-wise table on large IDATs.
 uint32_t crc32_of(const uint8_t *data, size_t size) {
-    static const std::array<uint32_t, 256> table = [] {
-        std::array<uint32_t, 256> t{};
-        for (uint32_t n = 0; n < 256; ++n) {
-            uint32_t c = n;
-            for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            t[n] = c;
-        }
-        return t;
-    }();
-    uint32_t c = 0xFFFFFFFFu;
-    for (size_t i = 0; i < size; ++i) c = table[(c ^ data[i]) & 0xFF] ^ (c >> 8);
-    return c ^ 0xFFFFFFFFu;
+    uLong c = crc32(0L, Z_NULL, 0);
+    while (size > 0) {
+        const uInt n = static_cast<uInt>(std::min<size_t>(size, 1u << 30));
+        c = crc32(c, data, n);
+        data += n;
+        size -= n;
+    }
+    return static_cast<uint32_t>(c);
 }
 
 uint32_t be32(const uint8_t *p) { return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3]; }
