@@ -52,6 +52,8 @@ struct RunArgs {
     std::string config;
     std::string mode, start_method, report, workers;
     std::vector<std::string> sets;
+    std::string files_from; // --files-from: a list of inputs, "-" for standard input
+    bool null_separated = false;
     bool dry_run = false;
     bool force = false;
     bool json = false;
@@ -64,6 +66,11 @@ std::vector<std::string> overrides_of(const RunArgs &a) {
     if (!a.workers.empty()) o.push_back("pool.workers=" + a.workers);
     if (!a.start_method.empty()) o.push_back("pool.start_method=" + a.start_method);
     if (!a.report.empty()) o.push_back("report=" + absolute_from_cwd(a.report));
+    // A JSON string is a YAML double-quoted scalar: any path (and "-") stays a string.
+    if (!a.files_from.empty())
+        o.push_back("input.list=" +
+                    nlohmann::json(a.files_from == "-" ? std::string("-") : absolute_from_cwd(a.files_from)).dump());
+    if (a.null_separated) o.push_back("input.list_nul=true");
     return o;
 }
 
@@ -251,6 +258,10 @@ int main(int argc, char **argv) {
     auto add_common = [&](CLI::App *cmd) {
         cmd->add_option("CONFIG", run_args.config, "YAML config file")->required()->check(CLI::ExistingFile);
         cmd->add_option("--set", run_args.sets, "override a config key: key.path=value (repeatable)");
+        cmd->add_option("--files-from", run_args.files_from,
+                        "take the inputs from this list, one path a line (- reads standard input), instead of the "
+                        "config's input paths");
+        cmd->add_flag("-0,--null", run_args.null_separated, "the --files-from list is NUL-separated (find -print0)");
         cmd->add_flag("-q,--quiet", verbosity.quiet, "errors only, no progress or summary");
         cmd->add_flag("-v,--verbose", verbosity.verbose, "debug logging");
     };

@@ -210,8 +210,9 @@ struct Entry {
 const std::vector<std::string> kTopKeys = {"plugins", "plugin_path", "input", "output",  "pool",
                                            "report",  "journal",     "resume", "pipeline"};
 const std::vector<std::string> kResumeKeys = {"verify"};
-const std::vector<std::string> kInputKeys = {"paths",       "include",          "exclude", "recursive",     "generate",
-                                             "exif_orientation", "max_pixels", "damaged", "shrink_on_load", "colour"};
+const std::vector<std::string> kInputKeys = {"paths",          "list",       "list_nul", "include",        "exclude",
+                                             "recursive",      "generate",   "exif_orientation", "max_pixels", "damaged",
+                                             "shrink_on_load", "colour"};
 const std::vector<std::string> kGenerateKeys = {"count"};
 const std::vector<std::string> kOutputKeys = {"dir", "name", "overwrite", "durable", "metadata", "strip_gps"};
 const std::vector<std::string> kPoolKeys = {"mode",    "workers",    "start_method",        "threads_per_worker", "timeout",
@@ -404,12 +405,35 @@ void Validator::input(const Entry *e, const SourceMark &root_mark, InputSpec &in
     const std::vector<Entry> entries = mapping(e->value, kInputKeys);
     const Entry *paths = find(entries, "paths");
     const Entry *generate = find(entries, "generate");
+    const Entry *list_entry = find(entries, "list");
+    if (list_entry != nullptr) {
+        // --files-from (an override) replaces the config's own inputs; in the config itself,
+        // list is one way of naming them, like paths or generate.
+        if (from_override(list_entry->value.key)) {
+            paths = generate = nullptr;
+        } else if (paths != nullptr || generate != nullptr) {
+            const Entry *other = paths != nullptr ? paths : generate;
+            fail(list_entry->key_mark, list_entry->value.key,
+                 "cannot be used together with input." + other->name +
+                     ": name the inputs one way (paths, list or generate)");
+        }
+        const std::string text = nonempty_string(list_entry->value);
+        if (text == "-") {
+            in.list = "-";
+        } else {
+            in.list = path(list_entry->value);
+        }
+        // Relative entries: from the current folder for --files-from, as xargs would take
+        // them; from the list file's own folder for a list named in the config.
+        in.list_base = from_override(list_entry->value.key) || text == "-" ? fs::current_path() : in.list.parent_path();
+    }
     if (paths != nullptr && generate != nullptr)
         fail(generate->key_mark, generate->value.key,
              "cannot be used together with input.paths: use paths to read files, or generate for jobs that read none");
-    if (paths == nullptr && generate == nullptr)
+    if (paths == nullptr && generate == nullptr && list_entry == nullptr)
         fail(e->key_mark, "input",
-             "needs paths (files and folders to read) or generate: {count: N} (jobs that read no file)");
+             "needs paths (files and folders to read), list (a file naming them, one per line) or generate: "
+             "{count: N} (jobs that read no file)");
     if (paths != nullptr) {
         for (const Value &item : list(paths->value, "a list of files and folders")) in.paths.push_back(path(item));
         if (in.paths.empty()) fail(paths->value.mark, paths->value.key, "names no file or folder: list at least one");
@@ -429,6 +453,8 @@ void Validator::input(const Entry *e, const SourceMark &root_mark, InputSpec &in
                 globs.push_back(nonempty_string(item));
         } else if (x.name == "recursive") {
             in.recursive = boolean(x.value);
+        } else if (x.name == "list_nul") {
+            in.list_nul = boolean(x.value);
         } else if (x.name == "exif_orientation") {
             in.decode.exif_orientation = boolean(x.value);
         } else if (x.name == "shrink_on_load") {

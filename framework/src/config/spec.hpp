@@ -86,6 +86,12 @@ struct InputSpec {
     std::vector<std::string> exclude;
     bool recursive = true;
     std::optional<int64_t> generate_count;    // input.generate.count: jobs that read no file, <= kMaxGeneratedJobs
+    // input.list / --files-from: a file naming the inputs one per line, "-" for standard
+    // input; its relative entries are taken from list_base (the list file's folder, or the
+    // current folder for --files-from). Empty when the inputs come from paths or generate.
+    std::filesystem::path list;
+    std::filesystem::path list_base;
+    bool list_nul = false; // input.list_nul / -0: entries end with NUL bytes, as find -print0 writes
     DecodeOptions decode;
     SourceMark mark; // of the input section
 };

@@ -38,6 +38,10 @@ PreparedRun prepare_run(const std::filesystem::path &config, const std::vector<s
             spdlog::info("{} file(s) under output.dir {} are not taken as inputs", before - files.size(), out.string());
     }
     run.jobs = plan_jobs(run.spec, files, run.plan.writes_output, run.plan.output_ext);
+    if (run.jobs.empty())
+        spdlog::info("nothing to do: {}", !run.spec.input.list.empty() ? "the input list names no file"
+                                          : run.spec.input.generate_count ? "input.generate.count is 0"
+                                                                           : "the input paths hold no file to read");
     return run;
 }
 

@@ -1,6 +1,7 @@
 #include "inputs/input_scan.hpp"
 
 #include "inputs/glob.hpp"
+#include "inputs/input_list.hpp"
 #include "inputs/image_formats.hpp"
 #include "io/path_safety.hpp"
 
@@ -125,6 +126,9 @@ private:
 
 } // namespace
 
-std::vector<InputFile> scan_inputs(const InputSpec &spec) { return Walker(spec).run(); }
+std::vector<InputFile> scan_inputs(const InputSpec &spec) {
+    if (!spec.list.empty()) return read_input_list(spec);
+    return Walker(spec).run();
+}
 
 } // namespace batchproc

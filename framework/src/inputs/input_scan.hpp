@@ -1,4 +1,5 @@
-// Turns input.paths / include / exclude / recursive into the list of input files.
+// Turns input.paths / include / exclude / recursive (or input.list: input_list.hpp) into
+// the list of input files.
 #pragma once
 
 #include "config/spec.hpp"
