@@ -220,3 +220,38 @@ TEST_F(Cli, OverwriteFalseFailsTheJobWhoseOutputExists) {
     EXPECT_EQ(c.code, 1) << c.out;
     EXPECT_NE(c.out.find("exists"), std::string::npos) << c.out;
 }
+
+// Messages that help: failures show under -q (20 lines, then a count and where to look);
+// a stage of a plugin the config does not load names that plugin; output.dir with nothing
+// writing there is a warning.
+TEST_F(Cli, FailedJobsShowUnderQuietTwentyLinesThenACount) {
+    std::string list;
+    for (int i = 0; i < 25; ++i) list += (dir_ / ("missing-" + std::to_string(i) + ".jpg")).string() + "\n";
+    write_text(dir_ / "list.txt", list);
+    const fs::path p = config("plugins: [imgproc]\ninput: {paths: [in]}\noutput: {dir: out}\njournal: false\n"
+                              "pipeline:\n  - save: {format: png}\n");
+    const Cmd c = run_cli("run -q " + q(p) + " --files-from " + q(dir_ / "list.txt"));
+    EXPECT_EQ(c.code, 1) << c.out;
+    size_t lines = 0;
+    for (size_t pos = c.out.find(": failed: "); pos != std::string::npos; pos = c.out.find(": failed: ", pos + 1)) ++lines;
+    EXPECT_EQ(lines, 20u) << c.out;
+    EXPECT_NE(c.out.find("and 5 more failed job(s)"), std::string::npos) << c.out;
+    EXPECT_NE(c.out.find("--report FILE"), std::string::npos) << c.out;
+}
+
+TEST_F(Cli, AStageOfAnUnloadedPluginNamesThePlugin) {
+    const fs::path p = config("input: {paths: [in]}\noutput: {dir: out}\npipeline:\n  - resize: {max_side: 64}\n"
+                              "  - save: {format: png}\n");
+    const Cmd c = run_cli("validate " + q(p));
+    EXPECT_EQ(c.code, 2);
+    EXPECT_NE(c.out.find("stage \"resize\" is in plugin \"imgproc\""), std::string::npos) << c.out;
+    EXPECT_NE(c.out.find("plugins: [imgproc]"), std::string::npos) << c.out;
+}
+
+TEST_F(Cli, AnOutputDirWithNoStageWritingThereIsAWarning) {
+    const fs::path p = config("plugins: [imgproc]\ninput: {paths: [in]}\noutput: {dir: out}\n"
+                              "pipeline:\n  - resize: {max_side: 64}\n");
+    const Cmd c = run_cli("validate " + q(p));
+    EXPECT_EQ(c.code, 0) << c.out;
+    EXPECT_NE(c.out.find("no stage of the pipeline writes files"), std::string::npos) << c.out;
+}

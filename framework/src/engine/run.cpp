@@ -25,6 +25,10 @@ PreparedRun prepare_run(const std::filesystem::path &config, const std::vector<s
     run.spec.display_base = std::filesystem::current_path();
     run.registry = std::make_unique<PluginRegistry>(run.spec.plugin_path);
     run.plan = plan_pipeline(run.spec, *run.registry);
+    if (!run.spec.output.dir.empty() && !run.plan.writes_output)
+        spdlog::warn("output.dir is {}, but no stage of the pipeline writes files (add a save stage, such as "
+                     "save: {{format: jpg}}): nothing will be written there",
+                     run.spec.output.dir.string());
     std::vector<InputFile> files;
     if (!run.spec.input.generate_count) files = scan_inputs(run.spec.input);
     if (run.plan.writes_output && !run.spec.output.dir.empty()) {
@@ -129,9 +133,21 @@ RunResult execute_run(PreparedRun &run, const RunOptions &options) {
     InterruptGuard interrupts;
 
     ExecutionContext ctx{spec, run.plan, to_run, run_records, counters, InterruptGuard::stop_requested(), {}};
+    // Failed jobs are errors (they show under -q too), one line each for the first
+    // kFailureLines; the rest are counted and pointed at the report.
+    constexpr size_t kFailureLines = 20;
+    size_t failures_shown = 0, failures_hidden = 0;
     ctx.on_finished = [&](const PlannedJob &job, const JobRecord &record) {
-        if (record.status != JobStatus::ok)
+        const bool failure = record.status == JobStatus::failed || record.status == JobStatus::timeout ||
+                             record.status == JobStatus::crashed;
+        if (failure && failures_shown < kFailureLines) {
+            spdlog::error("{}: {}: {}", job.display, to_string(record.status), record.error);
+            ++failures_shown;
+        } else if (failure) {
+            ++failures_hidden;
+        } else if (record.status != JobStatus::ok) {
             spdlog::warn("{}: {}: {}", job.display, to_string(record.status), record.error);
+        }
         for (const std::string &w : record.warnings) spdlog::warn("{}: {}", job.display, w);
         if (journal) journal->finished(position(job), job, record);
     };
@@ -161,6 +177,14 @@ RunResult execute_run(PreparedRun &run, const RunOptions &options) {
                       : result.interrupted    ? "not run: the run was interrupted"
                                               : "not run";
         }
+    if (failures_hidden > 0)
+        spdlog::error("and {} more failed job(s): {}", failures_hidden,
+                      spec.report ? "see the report " + spec.report->string()
+                                  : std::string("add report: PATH to the config, or --report FILE, to keep every "
+                                                "job's error"));
+    else if (failures_shown > 0 && !spec.report)
+        spdlog::warn("no report is written: add report: PATH to the config, or --report FILE, to keep each job's "
+                     "error and metrics in a JSON file");
     result.summary = summarize(result.records, wall_s, spec.pool, executor->workers());
     result.summary.details = executor->details();
     result.summary.error = internal_error;

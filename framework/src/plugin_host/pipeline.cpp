@@ -25,8 +25,18 @@ PipelinePlan plan_pipeline(const RunSpec &spec, PluginRegistry &registry) {
         if (ref.stage == nullptr) {
             std::string loaded;
             for (const LoadedPlugin &p : registry.plugins()) loaded += (loaded.empty() ? "" : ", ") + p.id;
+            // A stage of a plugin the config does not load (plugins: [imgproc] forgotten):
+            // say which one has it.
+            PluginRegistry everything(spec.plugin_path);
+            everything.load_all();
+            const StageRef elsewhere = everything.find_stage(s.name);
+            if (elsewhere.plugin != nullptr)
+                throw ConfigError(s.mark, key,
+                                  "stage \"" + s.name + "\" is in plugin \"" + elsewhere.plugin->id +
+                                      "\", which the config does not load: add it to plugins (plugins: [" +
+                                      (loaded.empty() ? "" : loaded + ", ") + elsewhere.plugin->id + "])");
             throw ConfigError(s.mark, key,
-                              "unknown stage \"" + s.name + "\"" + did_you_mean(s.name, registry.stage_names()) +
+                              "unknown stage \"" + s.name + "\"" + did_you_mean(s.name, everything.stage_names()) +
                                   "; loaded plugins: " + (loaded.empty() ? "none" : loaded) +
                                   " (see `batchproc plugins`)");
         }
