@@ -337,7 +337,7 @@ TEST_F(ConfigFile, FileErrorsCarryTheFileName) {
         EXPECT_EQ(e.mark().line, 3);
         EXPECT_EQ(e.mark().column, 12);
         EXPECT_EQ(std::string(e.what()), (root_ / "bad.yaml").string() +
-                                             ":3:12: pool.workers: must be a positive whole number or \"auto\", got \"many\"");
+                                             ":3:12: pool.workers: must be a positive whole number, \"auto\" (every core), -N (every core but N) or a share of the cores such as 50%, got \"many\"");
     }
 }
 
@@ -362,6 +362,15 @@ TEST(Config, EmptyOrNonMappingOrMultiDocumentConfigIsAnError) {
     const ConfigError docs = error_of(kMinimal + "---\n" + kMinimal);
     EXPECT_EQ(docs.mark().line, 5);
     EXPECT_CONTAINS(docs.message(), "2 YAML documents");
+}
+
+TEST(Config, WorkersAllButNOrAShareOfTheCoresAndNice) {
+    const RunSpec but_one = load(kMinimal + "pool: {workers: -1, nice: 10}\n");
+    EXPECT_EQ(but_one.pool.workers, -1);
+    EXPECT_EQ(but_one.pool.nice, 10);
+    const RunSpec half = load(kMinimal + "pool: {workers: 50%}\n");
+    EXPECT_EQ(half.pool.workers, 0);
+    EXPECT_EQ(half.pool.workers_percent, 50);
 }
 
 TEST(Config, DuplicateKeyIsAnError) {
@@ -531,9 +540,11 @@ TEST(Config, WrongValueTypesNameTheKeyAndPlace) {
         std::string message;
     };
     const Case cases[] = {
-        {"  workers: [1, 2]", 12, "pool.workers", "must be a positive whole number or \"auto\", got a list"},
-        {"  workers: abc", 12, "pool.workers", "must be a positive whole number or \"auto\", got \"abc\""},
-        {"  workers: -3", 12, "pool.workers", "must be a positive whole number or \"auto\", got -3"},
+        {"  workers: [1, 2]", 12, "pool.workers", "must be a positive whole number, \"auto\" (every core), -N (every core but N) or a share of the cores such as 50%, got a list"},
+        {"  workers: abc", 12, "pool.workers", "such as 50%, got \"abc\""},
+        {"  workers: 150%", 12, "pool.workers", "got \"150%\""},
+        {"  workers: 0%", 12, "pool.workers", "got \"0%\""},
+        {"  nice: 20", 9, "pool.nice", "20"},
         {"  workers: 0", 12, "pool.workers", "got 0"},
         {"  workers: 2.5", 12, "pool.workers", "got 2.5"},
         {"  mode: paralel", 9, "pool.mode", "must be one of serial, threads, processes, got \"paralel\""},
@@ -678,7 +689,7 @@ TEST(Config, BadValuesFromOverridesPointAtSet) {
     EXPECT_EQ(e.mark().line, 0);
     EXPECT_EQ(e.key(), "pool.workers");
     EXPECT_CONTAINS(e.message(), "got \"abc\"");
-    EXPECT_EQ(std::string(e.what()), "--set: pool.workers: must be a positive whole number or \"auto\", got \"abc\"");
+    EXPECT_EQ(std::string(e.what()), "--set: pool.workers: must be a positive whole number, \"auto\" (every core), -N (every core but N) or a share of the cores such as 50%, got \"abc\"");
 
     const ConfigError unknown = error_of(kMinimal, {"pool.workerz=3"});
     EXPECT_EQ(unknown.mark().file, "--set");

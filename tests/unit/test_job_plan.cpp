@@ -19,6 +19,7 @@ OutputNameFields photo_fields() {
     f.stem = "photo";
     f.name = "photo.JPG";
     f.ext = "jpg";
+    f.src_ext = "png";
     f.rel_dir = "a/b";
     f.index = 7;
     return f;
@@ -45,6 +46,7 @@ TEST(JobPlan, ExpandsEveryPlaceholder) {
     EXPECT_EQ(expand_output_name("{index:05}_{stem}", f), "00007_photo");
     EXPECT_EQ(expand_output_name("x{index:01}", f), "x7");
     EXPECT_EQ(expand_output_name("plain.png", f), "plain.png");
+    EXPECT_EQ(expand_output_name("{stem}.{src_ext}.{ext}", f), "photo.png.jpg") << "the input's own extension";
 }
 
 TEST(JobPlan, PaddingNeverTruncates) {

@@ -59,3 +59,19 @@ TEST(ThreadBudget, AvailableCoresFollowsTheAffinityMask) {
     EXPECT_EQ(available_cores(), 1);
     ASSERT_EQ(sched_setaffinity(0, sizeof saved, &saved), 0);
 }
+
+TEST(ThreadBudget, AllCoresButNAndAShareOfThem) {
+    PoolSpec pool;
+    pool.mode = PoolMode::processes;
+    pool.threads_per_worker = 1;
+    pool.workers = -1; // every core but one
+    EXPECT_EQ(plan_thread_budget(pool, 8).workers, 7);
+    EXPECT_EQ(plan_thread_budget(pool, 1).workers, 1) << "at least one worker";
+    pool.workers = 0;
+    pool.workers_percent = 50;
+    EXPECT_EQ(plan_thread_budget(pool, 8).workers, 4);
+    EXPECT_EQ(plan_thread_budget(pool, 3).workers, 1);
+    EXPECT_EQ(plan_thread_budget(pool, 1).workers, 1);
+    pool.threads_per_worker = 2;
+    EXPECT_EQ(plan_thread_budget(pool, 16).workers, 4) << "8 of 16 cores, 2 threads a worker";
+}

@@ -216,8 +216,8 @@ const std::vector<std::string> kInputKeys = {"paths",          "list",       "li
 const std::vector<std::string> kGenerateKeys = {"count"};
 const std::vector<std::string> kOutputKeys = {"dir", "name", "overwrite", "durable", "metadata", "strip_gps"};
 const std::vector<std::string> kPoolKeys = {"mode",    "workers",    "start_method",        "threads_per_worker", "timeout",
-                                            "retries", "max_memory", "max_jobs_per_worker", "oversubscribe"};
-const std::vector<std::string> kPlaceholders = {"stem", "name", "ext", "rel_dir", "index"};
+                                            "retries", "max_memory", "max_jobs_per_worker", "oversubscribe", "nice"};
+const std::vector<std::string> kPlaceholders = {"stem", "name", "ext", "src_ext", "rel_dir", "index"};
 
 class Validator {
 public:
@@ -490,7 +490,7 @@ void Validator::name_template(const Value &v) const {
         if (std::find(kPlaceholders.begin(), kPlaceholders.end(), name) == kPlaceholders.end())
             fail(v.mark, v.key,
                  "unknown placeholder {" + name + "}" + did_you_mean(name, kPlaceholders) +
-                     "; placeholders: {stem}, {name}, {ext}, {rel_dir}, {index}");
+                     "; placeholders: {stem}, {name}, {ext}, {src_ext}, {rel_dir}, {index}");
         pos = close;
     }
     if (!text.empty() && text[0] == '/') fail(v.mark, v.key, "must be relative to output.dir, got an absolute path");
@@ -553,12 +553,24 @@ void Validator::pool(const Entry &e, PoolSpec &pool) const {
             const std::string m = choice(v, {"fork", "spawn", "forkserver"});
             pool.start_method = m == "fork" ? StartMethod::fork : m == "spawn" ? StartMethod::spawn : StartMethod::forkserver;
         } else if (x.name == "workers") {
-            const char *expected = "a positive whole number or \"auto\"";
+            const char *expected =
+                "a positive whole number, \"auto\" (every core), -N (every core but N) or a share of the cores "
+                "such as 50%";
             const std::string text = trim(scalar(v, expected));
             int64_t n = 0;
-            if (lower_ascii(text) == "auto") pool.workers = 0;
-            else if (parse_int64(text, n) && n >= 1 && n <= int_max) pool.workers = static_cast<int>(n);
-            else fail(v.mark, v.key, std::string("must be ") + expected + ", got " + describe(v.node));
+            if (lower_ascii(text) == "auto") {
+                pool.workers = 0;
+            } else if (!text.empty() && text.back() == '%' && parse_int64(trim(text.substr(0, text.size() - 1)), n) &&
+                       n >= 1 && n <= 100) {
+                pool.workers = 0;
+                pool.workers_percent = static_cast<int>(n);
+            } else if (parse_int64(text, n) && n != 0 && n >= -int_max && n <= int_max) {
+                pool.workers = static_cast<int>(n);
+            } else {
+                fail(v.mark, v.key, std::string("must be ") + expected + ", got " + describe(v.node));
+            }
+        } else if (x.name == "nice") {
+            pool.nice = static_cast<int>(integer(v, 0, 19));
         } else if (x.name == "threads_per_worker") {
             pool.threads_per_worker = static_cast<int>(integer(v, 1, int_max));
         } else if (x.name == "retries") {

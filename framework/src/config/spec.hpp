@@ -109,7 +109,9 @@ struct OutputSpec {
 
 struct PoolSpec {
     PoolMode mode = PoolMode::processes;
-    int workers = 0; // 0 = auto: the cores available to this process
+    int workers = 0; // 0 = auto: the cores available to this process; -N: all of them but N
+    int workers_percent = 0; // workers: 50%: that share of the cores (with workers 0)
+    int nice = 0;            // pool.nice: the run's (and its workers') niceness, 0..19
     StartMethod start_method = StartMethod::forkserver;
     int threads_per_worker = 1;
     double timeout_s = 60;         // per job; 0 = none

@@ -12,7 +12,11 @@
 #include <opencv2/core.hpp>
 #include <spdlog/spdlog.h>
 
+#include <sys/resource.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <set>
 
@@ -57,7 +61,11 @@ ThreadBudget plan_thread_budget(const PoolSpec &pool, int cores) {
     } else if (pool.workers > 0) {
         b.workers = pool.workers;
     } else {
-        b.workers = std::max(1, cores / b.threads_per_worker);
+        // auto, -N (all cores but N) or P% of them; at least one worker.
+        int share = cores;
+        if (pool.workers < 0) share = cores + pool.workers;
+        else if (pool.workers_percent > 0) share = cores * pool.workers_percent / 100;
+        b.workers = std::max(1, share / b.threads_per_worker);
     }
     const long wanted = long(b.workers) * b.threads_per_worker;
     if (wanted > cores && !pool.oversubscribe)
@@ -71,6 +79,13 @@ ThreadBudget plan_thread_budget(const PoolSpec &pool, int cores) {
 RunResult execute_run(PreparedRun &run, const RunOptions &options) {
     RunResult result;
     RunSpec &spec = run.spec;
+    // pool.nice: the whole run steps back for other work on the machine; workers (forked or
+    // spawned) inherit it.
+    errno = 0;
+    const int niceness = ::getpriority(PRIO_PROCESS, 0);
+    if (spec.pool.nice > 0 && errno == 0 && niceness < spec.pool.nice &&
+        ::setpriority(PRIO_PROCESS, 0, spec.pool.nice) != 0)
+        spdlog::warn("pool.nice: could not lower the run's priority: {}", std::strerror(errno));
     const ThreadBudget budget = plan_thread_budget(spec.pool, available_cores());
     if (!budget.warning.empty()) spdlog::warn("{}", budget.warning);
     spec.pool.workers = budget.workers;

@@ -15,10 +15,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char *const placeholder_names[] = {"stem", "name", "ext", "rel_dir", "index"};
+const char *const placeholder_names[] = {"stem", "name", "ext", "src_ext", "rel_dir", "index"};
 
 struct Piece {
-    enum Kind { text, stem, name, ext, rel_dir, index } kind = text;
+    enum Kind { text, stem, name, ext, src_ext, rel_dir, index } kind = text;
     std::string literal; // text
     int width = 0;       // index: zero-pad to this many digits (0 = no padding)
 };
@@ -36,6 +36,7 @@ Piece parse_placeholder(const std::string &tmpl, const std::string &body, const 
     if (key == "stem") piece.kind = Piece::stem;
     else if (key == "name") piece.kind = Piece::name;
     else if (key == "ext") piece.kind = Piece::ext;
+    else if (key == "src_ext") piece.kind = Piece::src_ext;
     else if (key == "rel_dir") piece.kind = Piece::rel_dir;
     else if (key == "index") piece.kind = Piece::index;
     else {
@@ -43,7 +44,7 @@ Piece parse_placeholder(const std::string &tmpl, const std::string &body, const 
         for (const char *n : placeholder_names) candidates.push_back(std::string("{") + n + "}");
         throw name_error(mark, "unknown placeholder {" + body + "} in " + in_quotes(tmpl) +
                                    did_you_mean("{" + body + "}", candidates) +
-                                   "; the placeholders are {stem} {name} {ext} {rel_dir} {index}");
+                                   "; the placeholders are {stem} {name} {ext} {src_ext} {rel_dir} {index}");
     }
     if (colon == std::string::npos) return piece;
     const std::string format = body.substr(colon + 1);
@@ -118,7 +119,8 @@ std::string expand(const std::vector<Piece> &pieces, const OutputNameFields &f) 
         case Piece::stem: value = f.stem; break;
         case Piece::name: value = f.name; break;
         case Piece::ext:
-            value = f.ext;
+        case Piece::src_ext:
+            value = p.kind == Piece::ext ? f.ext : f.src_ext;
             // "{stem}.{ext}" for a file with no extension: "README", not "README.".
             if (value.empty() && !out.empty() && out.back() == '.') out.pop_back();
             break;
@@ -239,7 +241,8 @@ std::vector<PlannedJob> plan_jobs(const RunSpec &spec, const std::vector<InputFi
             OutputNameFields f;
             f.stem = in.stem().string();
             f.name = in.filename().string();
-            f.ext = forced_ext ? *forced_ext : clean_ext(in.extension().string());
+            f.src_ext = clean_ext(in.extension().string());
+            f.ext = forced_ext ? *forced_ext : f.src_ext;
             f.rel_dir = files[k].rel_dir;
             f.index = i;
             fields.push_back(std::move(f));

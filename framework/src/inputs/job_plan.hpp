@@ -28,6 +28,7 @@ struct OutputNameFields {
     std::string stem;    // {stem}: file name without its extension ("job<index>" for generated jobs)
     std::string name;    // {name}: file name with its extension ("job<index>.<ext>" for generated jobs)
     std::string ext;     // {ext}: extension of the written format, lower case, no dot
+    std::string src_ext; // {src_ext}: the input's own extension, lower case, no dot ("" for generated jobs)
     std::string rel_dir; // {rel_dir}: '/'-separated folder relative to the input root, "" at the root
     int64_t index = 0;   // {index}, {index:0N} (zero-padded to N digits)
 };
