@@ -172,8 +172,8 @@ class Grayscale : public Stage {
 public:
     static constexpr const char *name = "grayscale";
     static constexpr const char *doc = "Converts to one channel of luma (0.299 R + 0.587 G + 0.114 B).";
-    BoolParam keep_alpha{this, "keep_alpha", false,
-                         "for images with alpha: output gray as 4 channels (B=G=R) keeping the alpha"};
+    BoolParam keep_alpha{this, "keep_alpha", true,
+                         "for images with alpha: output gray as 4 channels (B=G=R) keeping the alpha; false drops it"};
     void process(Job &job) override;
 };
 

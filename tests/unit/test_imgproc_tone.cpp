@@ -72,14 +72,14 @@ TEST(ImgprocGrayscale, PureColoursGiveTheirLuma) {
     EXPECT_EQ(r.image.at<uint8_t>(0, 4), 0);
 }
 
-TEST(ImgprocGrayscale, AlphaIsDroppedUnlessKept) {
+TEST(ImgprocGrayscale, AlphaIsKeptUnlessDropped) {
     const cv::Mat in(4, 4, CV_8UC4, cv::Scalar(0, 0, 255, 90));
     StageResult r = run_stage_ok("grayscale", "", in);
-    ASSERT_EQ(r.image.type(), CV_8UC1);
-    EXPECT_EQ(r.image.at<uint8_t>(0, 0), 76);
-    r = run_stage_ok("grayscale", "{keep_alpha: true}", in);
     ASSERT_EQ(r.image.type(), CV_8UC4);
     EXPECT_EQ(r.image.at<cv::Vec4b>(3, 3), cv::Vec4b(76, 76, 76, 90));
+    r = run_stage_ok("grayscale", "{keep_alpha: false}", in);
+    ASSERT_EQ(r.image.type(), CV_8UC1);
+    EXPECT_EQ(r.image.at<uint8_t>(0, 0), 76);
 }
 
 TEST(ImgprocGrayscale, SixteenBitAndAlreadyGray) {
