@@ -3,6 +3,7 @@
 #include "codec/image_decoder.hpp"
 #include "codec/image_header.hpp"
 #include "codec/metadata.hpp"
+#include "engine/error_text.hpp"
 #include "engine/utf8_text.hpp"
 #include "io/atomic_file.hpp"
 #include "io/path_safety.hpp"
@@ -130,7 +131,7 @@ JobRecord JobRunner::run(const PlannedJob &job) {
             record.stage_ms.push_back({stage.name(), ms_since(stage_start)});
             if (!error.empty()) {
                 record.status = JobStatus::failed;
-                record.error = std::string(stage.name()) + ": " + error;
+                record.error = stage_error_text(stage.name(), error);
                 failed = true;
                 break;
             }
