@@ -255,3 +255,12 @@ TEST_F(Cli, AnOutputDirWithNoStageWritingThereIsAWarning) {
     EXPECT_EQ(c.code, 0) << c.out;
     EXPECT_NE(c.out.find("no stage of the pipeline writes files"), std::string::npos) << c.out;
 }
+
+TEST_F(Cli, FilesOfOtherTypesAreCountedNotSilentlyLeftOut) {
+    for (const char *f : {"in/raw1.NEF", "in/raw2.nef", "in/notes.txt"}) write_text(dir_ / f, "x");
+    const fs::path p = config("plugins: [imgproc]\ninput: {paths: [in]}\noutput: {dir: out}\njournal: false\n"
+                              "pipeline:\n  - save: {format: png}\n");
+    const Cmd c = run_cli("run " + q(p));
+    EXPECT_EQ(c.code, 0) << c.out;
+    EXPECT_NE(c.out.find("skipped 3 file(s) of other types: 2 .nef, 1 .txt"), std::string::npos) << c.out;
+}

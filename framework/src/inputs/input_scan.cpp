@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <set>
 #include <utility>
 
@@ -73,10 +74,38 @@ public:
                                   static_cast<uint64_t>(f.id.second), i});
             }
         }
+        report_skipped_types();
         return result;
     }
 
 private:
+    static std::string lower_extension(const fs::path &name) {
+        std::string ext = name.extension().string();
+        for (char &c : ext) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+        return ext.empty() ? "(no extension)" : ext;
+    }
+
+    // "skipped 12 files of other types: 10 .nef, 2 .heic": the files in the folders that the
+    // include filter (or the default formats) left out, so that none goes missing unseen.
+    void report_skipped_types() const {
+        if (skipped_types_.empty()) return;
+        std::vector<std::pair<size_t, std::string>> by_count;
+        size_t total = 0;
+        for (const auto &[ext, n] : skipped_types_) {
+            by_count.push_back({n, ext});
+            total += n;
+        }
+        std::sort(by_count.begin(), by_count.end(), [](const auto &a, const auto &b) {
+            return a.first != b.first ? a.first > b.first : a.second < b.second;
+        });
+        std::string list;
+        for (size_t k = 0; k < by_count.size() && k < 8; ++k)
+            list += (list.empty() ? "" : ", ") + std::to_string(by_count[k].first) + " " + by_count[k].second;
+        if (by_count.size() > 8) list += ", ...";
+        spdlog::info("skipped {} file(s) of other types: {} ({})", total, list,
+                     spec_.include.empty() ? "not image formats batchproc reads" : "not matched by input.include");
+    }
+
     bool excluded(const std::string &rel_path) const {
         return std::any_of(spec_.exclude.begin(), spec_.exclude.end(),
                            [&](const std::string &p) { return glob_match_entry(p, rel_path); });
@@ -116,12 +145,15 @@ private:
             } else if (S_ISREG(st.st_mode)) {
                 if (selected(rel_path, entry.filename()))
                     found.push_back({entry, rel_dir, rel_path, {st.st_dev, st.st_ino}});
+                else if (!excluded(rel_path))
+                    ++skipped_types_[lower_extension(entry.filename())];
             }
         }
     }
 
     const InputSpec &spec_;
     std::set<FileId> visited_dirs_;
+    std::map<std::string, size_t> skipped_types_; // by lower-case extension
 };
 
 } // namespace
