@@ -76,31 +76,69 @@ int Resize::decode_hint(int width_in, int height_in) const {
 // every soft edge. A 4-channel image with any transparency is resampled premultiplied
 // (colour scaled by alpha) and divided back afterwards; an opaque one as it is.
 namespace {
+
+// 8-bit BGRA premultiplied into 16 bits (c * a / 255 on a 0..65535 scale, so that faint
+// pixels keep their precision), resampled, and divided back: one pass over the input and
+// one over the (smaller) output, no float copies of the whole picture.
+cv::Mat resize_premultiplied_8bit(const cv::Mat &in, cv::Size target, int flag) {
+    cv::Mat pre(in.size(), CV_16UC4);
+    for (int y = 0; y < in.rows; ++y) {
+        const uint8_t *s = in.ptr<uint8_t>(y);
+        uint16_t *d = pre.ptr<uint16_t>(y);
+        for (int x = 0; x < in.cols; ++x, s += 4, d += 4) {
+            const uint32_t a = s[3];
+            for (int c = 0; c < 3; ++c) d[c] = static_cast<uint16_t>((s[c] * a * 257u + 127u) / 255u);
+            d[3] = static_cast<uint16_t>(a * 257u);
+        }
+    }
+    cv::Mat r;
+    cv::resize(pre, r, target, 0, 0, flag);
+    cv::Mat out(r.size(), CV_8UC4);
+    for (int y = 0; y < r.rows; ++y) {
+        const uint16_t *s = r.ptr<uint16_t>(y);
+        uint8_t *d = out.ptr<uint8_t>(y);
+        for (int x = 0; x < r.cols; ++x, s += 4, d += 4) {
+            const uint32_t a = s[3];
+            // Where alpha is 0 the colour is undefined; 0 keeps it black, as straight resizing would.
+            for (int c = 0; c < 3; ++c)
+                d[c] = a == 0 ? 0 : static_cast<uint8_t>(std::min<uint32_t>(255u, (s[c] * 255u + a / 2) / a));
+            d[3] = static_cast<uint8_t>((a + 128u) / 257u);
+        }
+    }
+    return out;
+}
+
+// 16-bit BGRA: the same in float (rare; the precision would not fit an integer pass).
+cv::Mat resize_premultiplied_float(const cv::Mat &in, cv::Size target, int flag) {
+    const double maxv = 65535.0;
+    cv::Mat f;
+    in.convertTo(f, CV_32FC4, 1.0 / maxv);
+    std::vector<cv::Mat> ch;
+    cv::split(f, ch);
+    for (int i = 0; i < 3; ++i) ch[size_t(i)] = ch[size_t(i)].mul(ch[3]);
+    cv::merge(ch, f);
+    cv::Mat r;
+    cv::resize(f, r, target, 0, 0, flag);
+    cv::split(r, ch);
+    cv::Mat a = cv::max(ch[3], 1e-12);
+    for (int i = 0; i < 3; ++i) cv::divide(ch[size_t(i)], a, ch[size_t(i)]);
+    cv::merge(ch, r);
+    cv::Mat out;
+    r.convertTo(out, in.type(), maxv); // saturates: cubic overshoot stays in range
+    return out;
+}
+
 cv::Mat resize_with_alpha(const cv::Mat &in, cv::Size target, int flag) {
     cv::Mat out;
-    if (in.channels() == 4 && in.depth() != CV_32F) {
+    if (in.channels() == 4 && (in.depth() == CV_8U || in.depth() == CV_16U)) {
         cv::Mat alpha;
         cv::extractChannel(in, alpha, 3);
         double lowest = 0, highest = 0;
         cv::minMaxLoc(alpha, &lowest, &highest);
         const double maxv = in.depth() == CV_16U ? 65535.0 : 255.0;
-        if (lowest < maxv) {
-            cv::Mat f;
-            in.convertTo(f, CV_32FC4, 1.0 / maxv);
-            std::vector<cv::Mat> ch;
-            cv::split(f, ch);
-            for (int i = 0; i < 3; ++i) ch[size_t(i)] = ch[size_t(i)].mul(ch[3]);
-            cv::merge(ch, f);
-            cv::Mat r;
-            cv::resize(f, r, target, 0, 0, flag);
-            cv::split(r, ch);
-            // Where alpha is 0 the colour is undefined; 0 keeps it black, as straight resizing would.
-            cv::Mat a = cv::max(ch[3], 1e-12);
-            for (int i = 0; i < 3; ++i) cv::divide(ch[size_t(i)], a, ch[size_t(i)]);
-            cv::merge(ch, r);
-            r.convertTo(out, in.type(), maxv); // saturates: cubic overshoot stays in range
-            return out;
-        }
+        if (lowest < maxv)
+            return in.depth() == CV_8U ? resize_premultiplied_8bit(in, target, flag)
+                                       : resize_premultiplied_float(in, target, flag);
     }
     cv::resize(in, out, target, 0, 0, flag);
     return out;
