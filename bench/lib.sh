@@ -70,5 +70,6 @@ resolve_build_dir() {
 machine_line() {
     local cpu
     cpu="$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
-    echo "machine: $(nproc) cores available ($cpu), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u '+%Y-%m-%d %H:%M UTC')"
+    # env -u: GNU nproc reports OMP_NUM_THREADS instead of the cores when it is set.
+    echo "machine: $(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc) cores available ($cpu), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u '+%Y-%m-%d %H:%M UTC')"
 }

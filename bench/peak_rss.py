@@ -17,8 +17,10 @@ walked, and for each process
     number of processes that share them), unless --no-pss.
 The peaks of the per-sample sums are reported: sum of RSS (counts shared pages once per
 process, an upper bound) and sum of PSS (counts every page once: the tree's real footprint).
-A peak that lasts less than INTERVAL between two samples can be missed by the sums (not by
-the per-process VmHWM).
+A peak that lasts less than INTERVAL between two samples can be missed by the sums, and a
+process's VmHWM misses what it reached in its last INTERVAL before exiting (GNU time's
+maximum RSS, the largest single process, is exact). Each process is listed with its parent's
+pid (ppid), so that a pool's roles (coordinator, fork server, workers) can be told apart.
 
 The exit status is COMMAND's. The summary goes to stderr and, with --json, to FILE.
 """
@@ -36,6 +38,7 @@ PR_SET_CHILD_SUBREAPER = 36
 
 
 def children_map():
+    """{parent pid: [child pids]} of every process on the machine."""
     kids = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -124,7 +127,9 @@ def main():
     while True:
         if rc is None:
             rc = child.poll()
-        pids = tree(os.getpid(), children_map())
+        kids = children_map()
+        parents = {c: parent for parent, cs in kids.items() for c in cs}
+        pids = tree(os.getpid(), kids)
         pids = [p for p in pids if p != os.getpid()]
         if rc is not None and not pids:
             break
@@ -137,8 +142,8 @@ def main():
             live += 1
             p = procs.get(pid)
             if p is None:
-                p = procs[pid] = {"pid": pid, "name": st.get("Name", "?"), "cmd": cmdline(pid),
-                                  "hwm_kb": 0, "max_rss_kb": 0, "max_pss_kb": 0}
+                p = procs[pid] = {"pid": pid, "ppid": parents.get(pid), "name": st.get("Name", "?"),
+                                  "cmd": cmdline(pid), "hwm_kb": 0, "max_rss_kb": 0, "max_pss_kb": 0}
             p["name"] = st.get("Name", p["name"])
             p["hwm_kb"] = max(p["hwm_kb"], st.get("VmHWM", 0))
             p["max_rss_kb"] = max(p["max_rss_kb"], st["VmRSS"])
@@ -191,7 +196,7 @@ def main():
         "peak_pss_sum_at_s": None if a.no_pss else round(peak_pss_at, 3),
         "largest_process": largest,
         "rusage_children_maxrss_kb": ru.ru_maxrss,
-        "processes": sorted(procs.values(), key=lambda p: -p["hwm_kb"])[:12],
+        "processes": sorted(procs.values(), key=lambda p: -p["hwm_kb"])[:64],
     }
     if a.json:
         with open(a.json, "w") as f:

@@ -3,16 +3,23 @@
 //
 //   cv_tbb_thumbs IN_DIR OUT_DIR [--threads 2] [--size 256] [--quality 85] [--reduced]
 //
-// Every *.jpg / *.jpeg / *.png in IN_DIR (not recursive) -> OUT_DIR/<stem>.jpg: long side
-// SIZE with INTER_AREA, GaussianBlur 3x3 (sigma derived from the size, as OpenCV does for
+// Every *.jpg / *.jpeg / *.png / *.webp in IN_DIR (not recursive) -> OUT_DIR/<stem>.jpg: long
+// side SIZE with INTER_AREA, GaussianBlur 3x3 (sigma derived from the size, as OpenCV does for
 // sigma 0), imwrite at JPEG quality QUALITY. One file per TBB task, inside a task_arena of
 // THREADS threads; OpenCV's own threading off (cv::setNumThreads(1)), so THREADS images are
 // in flight at once, as with THREADS single-threaded worker processes.
 //
+// JPEGs are read with IMREAD_COLOR; PNG and WebP with IMREAD_UNCHANGED, so that an alpha
+// channel survives: such an image is resized and blurred with its alpha as a 4th channel
+// (straight, not premultiplied: what cv::resize does) and composited over white just
+// before the JPEG is written, as batchproc's save does for formats without alpha. 16-bit
+// images are scaled to 8 bits after the resize.
+//
 // --reduced: decode JPEGs at 1/2, 1/4 or 1/8 scale (cv::IMREAD_REDUCED_COLOR_*; libjpeg's
 // DCT scaling), the largest factor that still leaves the long side >= SIZE. This is
 // shrink-on-load, the strongest plain-OpenCV ceiling for this workload. Without it, imread
-// decodes the full image, as a plain user's code does.
+// decodes the full image, as a plain user's code does. Other formats are always decoded at
+// full size (imread has no reduced decode for them).
 //
 // Build: g++ -O2 -std=c++17 cv_tbb_thumbs.cpp $(pkg-config --cflags --libs opencv4 tbb)
 
@@ -25,6 +32,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -102,8 +110,17 @@ bool jpeg_size(const fs::path &path, int &width, int &height) {
     return false;
 }
 
-// The imread flag: full decode, or the largest reduction that keeps the long side >= size.
+bool is_jpeg(const fs::path &path) {
+    std::ifstream f(path, std::ios::binary);
+    unsigned char b[2] = {0, 0};
+    f.read(reinterpret_cast<char *>(b), 2);
+    return f.gcount() == 2 && b[0] == 0xFF && b[1] == 0xD8;
+}
+
+// The imread flag: JPEGs in colour, at full size or the largest reduction that keeps the long
+// side >= size; anything else unchanged (alpha kept).
 int read_flag(const fs::path &path, const Options &o) {
+    if (!is_jpeg(path)) return cv::IMREAD_UNCHANGED;
     if (!o.reduced) return cv::IMREAD_COLOR;
     int w = 0, h = 0;
     if (!jpeg_size(path, w, h)) return cv::IMREAD_COLOR;
@@ -112,6 +129,20 @@ int read_flag(const fs::path &path, const Options &o) {
     if (long_side >= 4 * o.size) return cv::IMREAD_REDUCED_COLOR_4;
     if (long_side >= 2 * o.size) return cv::IMREAD_REDUCED_COLOR_2;
     return cv::IMREAD_COLOR;
+}
+
+// BGRA -> BGR over a white background: c * a + 255 * (1 - a), in integers, rounded.
+cv::Mat over_white(const cv::Mat &bgra) {
+    cv::Mat bgr(bgra.size(), CV_8UC3);
+    for (int y = 0; y < bgra.rows; ++y) {
+        const uint8_t *s = bgra.ptr<uint8_t>(y);
+        uint8_t *d = bgr.ptr<uint8_t>(y);
+        for (int x = 0; x < bgra.cols; ++x, s += 4, d += 3) {
+            const unsigned a = s[3];
+            for (int c = 0; c < 3; ++c) d[c] = uint8_t((s[c] * a + 255u * (255u - a) + 127u) / 255u);
+        }
+    }
+    return bgr;
 }
 
 bool process(const fs::path &in, const Options &o) {
@@ -130,8 +161,10 @@ bool process(const fs::path &in, const Options &o) {
         small = img;
     }
     img.release();
+    if (small.depth() != CV_8U) small.convertTo(small, CV_8U, small.depth() == CV_16U ? 1.0 / 257 : 255.0);
     cv::Mat blurred;
     cv::GaussianBlur(small, blurred, cv::Size(3, 3), 0);
+    if (blurred.channels() == 4) blurred = over_white(blurred);
     const fs::path out = o.out_dir / (in.stem().string() + ".jpg");
     if (!cv::imwrite(out.string(), blurred, {cv::IMWRITE_JPEG_QUALITY, o.quality})) {
         std::fprintf(stderr, "cv_tbb_thumbs: cannot write %s\n", out.c_str());
@@ -150,7 +183,7 @@ int main(int argc, char **argv) {
         if (!e.is_regular_file()) continue;
         std::string ext = e.path().extension().string();
         std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-        if (ext == ".jpg" || ext == ".jpeg" || ext == ".png") files.push_back(e.path());
+        if (ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".webp") files.push_back(e.path());
     }
     std::sort(files.begin(), files.end());
     fs::create_directories(o.out_dir);
