@@ -1,6 +1,7 @@
 #include "support/image_bytes.hpp"
 
 #include <gtest/gtest.h>
+#include <lcms2.h>
 #include <opencv2/imgcodecs.hpp>
 
 #include <fstream>
@@ -19,6 +20,32 @@ void write_bytes(const std::filesystem::path &path, const std::vector<uint8_t> &
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out.write(reinterpret_cast<const char *>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
     if (!out) ADD_FAILURE() << "cannot write " << path;
+}
+
+cv::Mat random_pixels(int w, int h, int type, uint64_t seed, int lo) {
+    cv::Mat m(h, w, type);
+    cv::RNG rng(seed);
+    rng.fill(m, cv::RNG::UNIFORM, lo, CV_MAT_DEPTH(type) == CV_16U ? 65536 : 256);
+    return m;
+}
+
+void expect_same_pixels(const cv::Mat &a, const cv::Mat &b) {
+    ASSERT_EQ(a.type(), b.type());
+    ASSERT_EQ(a.size(), b.size());
+    EXPECT_EQ(cv::norm(a, b, cv::NORM_INF), 0);
+}
+
+std::vector<uint8_t> srgb_profile() {
+    cmsHPROFILE profile = cmsCreate_sRGBProfile();
+    cmsUInt32Number size = 0;
+    std::vector<uint8_t> bytes;
+    if (profile && cmsSaveProfileToMem(profile, nullptr, &size) && size > 0) {
+        bytes.resize(size);
+        if (!cmsSaveProfileToMem(profile, bytes.data(), &size)) bytes.clear();
+    }
+    if (profile) cmsCloseProfile(profile);
+    if (bytes.empty()) ADD_FAILURE() << "Little CMS could not serialise its sRGB profile";
+    return bytes;
 }
 
 std::vector<uint8_t> read_bytes(const std::filesystem::path &path) {

@@ -2,9 +2,9 @@
 // itself, files with transforms or premultiplied alpha written with libheif directly, and
 // damaged copies of them.
 #include "codec/codec_module.hpp"
+#include "support/image_bytes.hpp"
 
 #include <gtest/gtest.h>
-#include <lcms2.h>
 #include <libheif/heif.h>
 #include <opencv2/core.hpp>
 
@@ -23,6 +23,7 @@ using batchproc::EncodeOptions;
 namespace {
 
 using Bytes = std::vector<uint8_t>;
+using batchproc::test::srgb_profile;
 
 const CodecModuleApi &heif() { return batchproc::codec_module("heif"); }
 
@@ -135,18 +136,6 @@ cv::Mat colour_of(const cv::Mat &bgra) {
     return bgr;
 }
 
-// A real ICC profile: lcms2's sRGB, serialised.
-Bytes srgb_profile() {
-    cmsHPROFILE profile = cmsCreate_sRGBProfile();
-    cmsUInt32Number size = 0;
-    Bytes bytes;
-    if (profile && cmsSaveProfileToMem(profile, nullptr, &size) && size > 0) {
-        bytes.resize(size);
-        if (!cmsSaveProfileToMem(profile, bytes.data(), &size)) bytes.clear();
-    }
-    if (profile) cmsCloseProfile(profile);
-    return bytes;
-}
 
 bool writes_heic() { return heif().can_encode("heic"); }
 

@@ -1,14 +1,15 @@
 #include "codec/image_decoder.hpp"
 #include "codec/jpeg_encoder.hpp"
+#include "support/image_bytes.hpp"
 
 #include <gtest/gtest.h>
-#include <lcms2.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <memory>
 
 using namespace batchproc;
+using batchproc::test::srgb_profile;
 
 namespace {
 
@@ -37,16 +38,6 @@ Frame frame_of(const std::vector<uint8_t> &jpg) {
         i += 2 + len;
     }
     return {};
-}
-
-std::vector<uint8_t> srgb_profile() {
-    cmsHPROFILE p = cmsCreate_sRGBProfile();
-    cmsUInt32Number size = 0;
-    cmsSaveProfileToMem(p, nullptr, &size);
-    std::vector<uint8_t> bytes(size);
-    cmsSaveProfileToMem(p, bytes.data(), &size);
-    cmsCloseProfile(p);
-    return bytes;
 }
 
 } // namespace

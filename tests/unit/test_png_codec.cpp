@@ -6,7 +6,6 @@
 #include "support/image_bytes.hpp"
 
 #include <gtest/gtest.h>
-#include <lcms2.h>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 
@@ -27,38 +26,15 @@ using batchproc::encode_png;
 using batchproc::EncodeError;
 using batchproc::EncodeOptions;
 using batchproc::test::encode_image;
+using batchproc::test::random_pixels;
+using batchproc::test::srgb_profile;
 using batchproc::test::png_crc32;
 
 namespace {
 
 using Bytes = std::vector<uint8_t>;
 
-cv::Mat noise(int w, int h, int type, uint64_t seed = 1) {
-    cv::Mat m(h, w, type);
-    cv::RNG rng(seed);
-    rng.fill(m, cv::RNG::UNIFORM, 0, CV_MAT_DEPTH(type) == CV_16U ? 65536 : 256);
-    return m;
-}
-
 cv::Mat opencv_decode(const Bytes &b) { return cv::imdecode(b, cv::IMREAD_UNCHANGED); }
-
-// Same type, size and values; a failure names the first of these that differs.
-void expect_same_pixels(const cv::Mat &a, const cv::Mat &b) {
-    ASSERT_EQ(a.type(), b.type());
-    ASSERT_EQ(a.size(), b.size());
-    EXPECT_EQ(cv::norm(a, b, cv::NORM_INF), 0);
-}
-#define EXPECT_SAME_PIXELS(a, b) expect_same_pixels((a), (b))
-
-Bytes srgb_profile() {
-    cmsHPROFILE profile = cmsCreate_sRGBProfile();
-    cmsUInt32Number size = 0;
-    cmsSaveProfileToMem(profile, nullptr, &size);
-    Bytes bytes(size);
-    cmsSaveProfileToMem(profile, bytes.data(), &size);
-    cmsCloseProfile(profile);
-    return bytes;
-}
 
 // ---- Fixtures libspng writes (formats cv::imencode cannot make) ----------------------------
 
@@ -124,7 +100,7 @@ TEST(PngCodec, RoundTripsEveryDepthAndChannelCount) {
     for (int depth : {CV_8U, CV_16U}) {
         for (int channels : {1, 3, 4}) {
             SCOPED_TRACE("depth " + std::to_string(depth) + ", channels " + std::to_string(channels));
-            const cv::Mat image = noise(37, 23, CV_MAKETYPE(depth, channels));
+            const cv::Mat image = random_pixels(37, 23, CV_MAKETYPE(depth, channels));
             const Bytes png = encode_png(image, EncodeOptions{}, {});
             EXPECT_SAME_PIXELS(opencv_decode(png), image); // the file is what it should be
             const CodecImage back = decode_png(png.data(), png.size(), false);
@@ -137,7 +113,7 @@ TEST(PngCodec, RoundTripsEveryDepthAndChannelCount) {
 }
 
 TEST(PngCodec, EncodesANonContinuousRegion) {
-    const cv::Mat big = noise(64, 48, CV_16UC3);
+    const cv::Mat big = random_pixels(64, 48, CV_16UC3);
     const cv::Mat roi = big(cv::Rect(5, 7, 30, 20));
     const Bytes png = encode_png(roi, EncodeOptions{}, {});
     EXPECT_SAME_PIXELS(opencv_decode(png), roi);
@@ -172,7 +148,7 @@ TEST(PngCodec, CompressionLevelIsUsed) {
 TEST(PngCodec, IccProfileRoundTripsByteForByte) {
     const Bytes icc = srgb_profile();
     ASSERT_GT(icc.size(), 100u);
-    const cv::Mat image = noise(16, 9, CV_8UC3);
+    const cv::Mat image = random_pixels(16, 9, CV_8UC3);
     const Bytes png = encode_png(image, EncodeOptions{}, icc);
     const size_t iccp = find_chunk(png, "iCCP");
     EXPECT_EQ(std::string(reinterpret_cast<const char *>(png.data() + iccp + 8)), "ICC Profile");
@@ -202,12 +178,12 @@ TEST(PngCodec, DecodesOpenCvFilesAsOpenCvDoes) {
     for (int depth : {CV_8U, CV_16U}) {
         for (int channels : {1, 3, 4}) {
             SCOPED_TRACE("depth " + std::to_string(depth) + ", channels " + std::to_string(channels));
-            const Bytes png = encode_image(".png", noise(41, 17, CV_MAKETYPE(depth, channels), 7));
+            const Bytes png = encode_image(".png", random_pixels(41, 17, CV_MAKETYPE(depth, channels), 7));
             EXPECT_SAME_PIXELS(decode_png(png.data(), png.size(), false).pixels, opencv_decode(png));
         }
     }
     // A 1-bit file from OpenCV's own bilevel option.
-    cv::Mat bilevel = noise(29, 11, CV_8UC1, 3) > 128;
+    cv::Mat bilevel = random_pixels(29, 11, CV_8UC1, 3) > 128;
     const Bytes png = encode_image(".png", bilevel, {cv::IMWRITE_PNG_BILEVEL, 1});
     EXPECT_SAME_PIXELS(decode_png(png.data(), png.size(), false).pixels, opencv_decode(png));
 }
@@ -326,7 +302,7 @@ TEST(PngCodec, InterlacedAsInOpenCv) {
 
 TEST(PngCodec, GammaAndColourChunksAreNotApplied) {
     // cv::imencode writes no gAMA; add one by hand: OpenCV ignores it, and so must we.
-    const cv::Mat image = noise(12, 8, CV_8UC3);
+    const cv::Mat image = random_pixels(12, 8, CV_8UC3);
     Bytes png = encode_png(image, EncodeOptions{}, {});
     const Bytes gama_body = {'g', 'A', 'M', 'A', 0, 0, 0x4E, 0x20}; // gamma 0.2: obvious if applied
     Bytes chunk = {0, 0, 0, 4};
@@ -350,7 +326,7 @@ std::string decode_error(const Bytes &b, bool tolerate) {
 }
 
 TEST(PngCodec, BadCrcThrowsUnlessDamageIsTolerated) {
-    const cv::Mat image = noise(20, 10, CV_8UC3);
+    const cv::Mat image = random_pixels(20, 10, CV_8UC3);
     Bytes png = encode_png(image, EncodeOptions{}, {});
     const size_t idat = find_chunk(png, "IDAT");
     png[idat + 8 + chunk_length(png, idat)] ^= 0x55; // the stored CRC, not the data
@@ -362,7 +338,7 @@ TEST(PngCodec, BadCrcThrowsUnlessDamageIsTolerated) {
 }
 
 TEST(PngCodec, BadCrcInAMetadataChunk) {
-    const cv::Mat image = noise(20, 10, CV_8UC1);
+    const cv::Mat image = random_pixels(20, 10, CV_8UC1);
     Bytes png = encode_png(image, EncodeOptions{}, srgb_profile());
     const size_t iccp = find_chunk(png, "iCCP");
     png[iccp + 8 + chunk_length(png, iccp)] ^= 1;
@@ -374,7 +350,7 @@ TEST(PngCodec, BadCrcInAMetadataChunk) {
 }
 
 TEST(PngCodec, TruncatedFileThrowsOrKeepsTheRowsItHas) {
-    cv::Mat image = noise(64, 64, CV_8UC3);
+    cv::Mat image = random_pixels(64, 64, CV_8UC3);
     EncodeOptions stored;
     stored.png_compression = 0; // the file size maps to rows
     const Bytes png = encode_png(image, stored, {});
@@ -395,7 +371,7 @@ TEST(PngCodec, TruncatedFileThrowsOrKeepsTheRowsItHas) {
 }
 
 TEST(PngCodec, MissingIendIsTruncationButThePixelsAreWhole) {
-    const cv::Mat image = noise(10, 10, CV_8UC4);
+    const cv::Mat image = random_pixels(10, 10, CV_8UC4);
     const Bytes png = encode_png(image, EncodeOptions{}, {});
     for (long missing : {1, 4, 12}) { // inside IEND's CRC, all of it, the whole chunk
         SCOPED_TRACE(missing);
@@ -423,7 +399,7 @@ TEST(PngCodec, HeaderClaimingAHugeImageIsRefusedBeforeAllocating) {
 }
 
 TEST(PngCodec, EveryTruncationAndCorruptionIsADecodeErrorOrAnImage) {
-    const Bytes png = encode_png(noise(24, 16, CV_16UC4), EncodeOptions{}, srgb_profile());
+    const Bytes png = encode_png(random_pixels(24, 16, CV_16UC4), EncodeOptions{}, srgb_profile());
     for (size_t n = 0; n < png.size(); n += 7) {
         const Bytes cut(png.begin(), png.begin() + long(n));
         for (bool tolerate : {false, true}) {

@@ -6,7 +6,6 @@
 #include "support/image_bytes.hpp"
 
 #include <gtest/gtest.h>
-#include <lcms2.h>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -32,37 +31,14 @@ using batchproc::encode_tiff;
 using batchproc::EncodeError;
 using batchproc::EncodeOptions;
 using batchproc::test::encode_image;
+using batchproc::test::random_pixels;
+using batchproc::test::srgb_profile;
 
 namespace {
 
 using Bytes = std::vector<uint8_t>;
 
-// Same type, size and values; a failure names the first of these that differs.
-void expect_same_pixels(const cv::Mat &a, const cv::Mat &b) {
-    ASSERT_EQ(a.type(), b.type());
-    ASSERT_EQ(a.size(), b.size());
-    EXPECT_EQ(cv::norm(a, b, cv::NORM_INF), 0);
-}
-#define EXPECT_SAME_PIXELS(a, b) expect_same_pixels((a), (b))
-
-cv::Mat noise(int w, int h, int type, uint64_t seed = 1) {
-    cv::Mat m(h, w, type);
-    cv::RNG rng(seed);
-    rng.fill(m, cv::RNG::UNIFORM, 0, CV_MAT_DEPTH(type) == CV_16U ? 65536 : 256);
-    return m;
-}
-
 cv::Mat opencv_decode(const Bytes &b) { return cv::imdecode(b, cv::IMREAD_UNCHANGED); }
-
-Bytes srgb_profile() {
-    cmsHPROFILE profile = cmsCreate_sRGBProfile();
-    cmsUInt32Number size = 0;
-    cmsSaveProfileToMem(profile, nullptr, &size);
-    Bytes bytes(size);
-    cmsSaveProfileToMem(profile, bytes.data(), &size);
-    cmsCloseProfile(profile);
-    return bytes;
-}
 
 std::string decode_error(const Bytes &b) {
     try {
@@ -203,7 +179,7 @@ TEST(TiffCodec, RoundTripsEveryDepthAndChannelCount) {
     for (int depth : {CV_8U, CV_16U}) {
         for (int channels : {1, 3, 4}) {
             SCOPED_TRACE("depth " + std::to_string(depth) + ", channels " + std::to_string(channels));
-            const cv::Mat image = noise(37, 29, CV_MAKETYPE(depth, channels), uint64_t(channels));
+            const cv::Mat image = random_pixels(37, 29, CV_MAKETYPE(depth, channels), uint64_t(channels));
             const Bytes tiff = encode_tiff(image, EncodeOptions{}, {});
             const CodecImage back = decode_tiff(tiff.data(), tiff.size());
             EXPECT_SAME_PIXELS(back.pixels, image);
@@ -218,7 +194,7 @@ TEST(TiffCodec, RoundTripsEveryDepthAndChannelCount) {
 }
 
 TEST(TiffCodec, OpaqueAlphaRoundTripsThroughOpenCvToo) {
-    cv::Mat image = noise(20, 12, CV_8UC4);
+    cv::Mat image = random_pixels(20, 12, CV_8UC4);
     cv::Mat alpha(image.size(), CV_8UC1, cv::Scalar(255));
     cv::insertChannel(alpha, image, 3);
     const Bytes tiff = encode_tiff(image, EncodeOptions{}, {});
@@ -226,7 +202,7 @@ TEST(TiffCodec, OpaqueAlphaRoundTripsThroughOpenCvToo) {
 }
 
 TEST(TiffCodec, WritesLzwWithPredictorAndUnassociatedAlpha) {
-    const Bytes tiff = encode_tiff(noise(16, 16, CV_16UC4), EncodeOptions{}, {});
+    const Bytes tiff = encode_tiff(random_pixels(16, 16, CV_16UC4), EncodeOptions{}, {});
     // Read the tags back with libtiff itself.
     const std::filesystem::path path =
         std::filesystem::temp_directory_path() / ("bp_test_tiff_tags_" + std::to_string(getpid()) + ".tif");
@@ -250,7 +226,7 @@ TEST(TiffCodec, WritesLzwWithPredictorAndUnassociatedAlpha) {
 
 TEST(TiffCodec, IccProfileRoundTripsByteForByte) {
     const Bytes icc = srgb_profile();
-    const cv::Mat image = noise(30, 20, CV_16UC3);
+    const cv::Mat image = random_pixels(30, 20, CV_16UC3);
     const Bytes tiff = encode_tiff(image, EncodeOptions{}, icc);
     const CodecImage back = decode_tiff(tiff.data(), tiff.size());
     EXPECT_EQ(back.icc, icc);
@@ -259,7 +235,7 @@ TEST(TiffCodec, IccProfileRoundTripsByteForByte) {
 }
 
 TEST(TiffCodec, EncodesANonContinuousRegionInSeveralStrips) {
-    const cv::Mat big = noise(300, 200, CV_8UC3);
+    const cv::Mat big = random_pixels(300, 200, CV_8UC3);
     const cv::Mat roi = big(cv::Rect(11, 13, 250, 150));
     const Bytes tiff = encode_tiff(roi, EncodeOptions{}, {}); // several strips
     EXPECT_SAME_PIXELS(decode_tiff(tiff.data(), tiff.size()).pixels, roi);
@@ -280,7 +256,7 @@ TEST(TiffCodec, DecodesOpenCvFilesAsOpenCvDoes) {
             for (int compression : {COMPRESSION_NONE, COMPRESSION_LZW, COMPRESSION_ADOBE_DEFLATE}) {
                 SCOPED_TRACE("depth " + std::to_string(depth) + ", channels " + std::to_string(channels) +
                              ", compression " + std::to_string(compression));
-                const Bytes tiff = encode_image(".tiff", noise(41, 23, CV_MAKETYPE(depth, channels), 9),
+                const Bytes tiff = encode_image(".tiff", random_pixels(41, 23, CV_MAKETYPE(depth, channels), 9),
                                                 {cv::IMWRITE_TIFF_COMPRESSION, compression});
                 EXPECT_SAME_PIXELS(decode_tiff(tiff.data(), tiff.size()).pixels, opencv_decode(tiff));
             }
@@ -334,7 +310,7 @@ TEST(TiffCodec, EveryLayoutAsOpenCvOrAsStored) {
                     SCOPED_TRACE(std::to_string(bits) + "-bit " + kind.name + ", " + layout.name + ", compression " +
                                  std::to_string(s.compression) + (big_endian ? ", big-endian" : ""));
                     const cv::Mat samples =
-                        noise(37, 22, CV_MAKETYPE(bits == 16 ? CV_16U : CV_8U, kind.samples), uint64_t(index));
+                        random_pixels(37, 22, CV_MAKETYPE(bits == 16 ? CV_16U : CV_8U, kind.samples), uint64_t(index));
                     const Bytes tiff = write_tiff(s, samples);
                     const cv::Mat ours = decode_tiff(tiff.data(), tiff.size()).pixels;
                     const cv::Mat stored = as_stored(samples, kind.photometric == PHOTOMETRIC_MINISBLACK);
@@ -388,7 +364,7 @@ TEST(TiffCodec, UnusualKindsFallBackToLibtiffsRgbaInterfaceAsOpenCvDoes) {
     };
     std::vector<Case> cases;
     auto values = [](int bits, uint64_t seed) { // 0 .. 2^bits - 1
-        cv::Mat m = noise(29, 17, CV_8UC1, seed);
+        cv::Mat m = random_pixels(29, 17, CV_8UC1, seed);
         for (auto it = m.begin<uint8_t>(); it != m.end<uint8_t>(); ++it) *it = uint8_t(*it >> (8 - bits));
         return m;
     };
@@ -396,7 +372,7 @@ TEST(TiffCodec, UnusualKindsFallBackToLibtiffsRgbaInterfaceAsOpenCvDoes) {
         Spec s;
         s.photometric = PHOTOMETRIC_PALETTE;
         s.colormap = colormap(256);
-        cases.push_back({"8-bit palette", s, noise(29, 17, CV_8UC1, 1), 3, {}});
+        cases.push_back({"8-bit palette", s, random_pixels(29, 17, CV_8UC1, 1), 3, {}});
         s.bits = 4;
         s.colormap = colormap(16);
         const cv::Mat indices = values(4, 2);
@@ -427,28 +403,28 @@ TEST(TiffCodec, UnusualKindsFallBackToLibtiffsRgbaInterfaceAsOpenCvDoes) {
     {
         Spec s;
         s.photometric = PHOTOMETRIC_MINISWHITE;
-        cases.push_back({"8-bit min-is-white", s, noise(29, 17, CV_8UC1, 3), 1, {}});
+        cases.push_back({"8-bit min-is-white", s, random_pixels(29, 17, CV_8UC1, 3), 1, {}});
     }
     {
         Spec s;
         s.photometric = PHOTOMETRIC_YCBCR;
         s.compression = COMPRESSION_JPEG;
         s.rows_per_strip = 16;
-        cases.push_back({"YCbCr JPEG", s, noise(40, 32, CV_8UC3, 4), 3, {}});
+        cases.push_back({"YCbCr JPEG", s, random_pixels(40, 32, CV_8UC3, 4), 3, {}});
         s.tile = 16;
-        cases.push_back({"YCbCr JPEG in tiles", s, noise(40, 32, CV_8UC3, 4), 3, {}});
+        cases.push_back({"YCbCr JPEG in tiles", s, random_pixels(40, 32, CV_8UC3, 4), 3, {}});
     }
     {
         Spec s;
         s.photometric = PHOTOMETRIC_RGB;
         s.compression = COMPRESSION_JPEG;
         s.rows_per_strip = 16;
-        cases.push_back({"RGB JPEG", s, noise(40, 32, CV_8UC3, 5), 3, {}});
+        cases.push_back({"RGB JPEG", s, random_pixels(40, 32, CV_8UC3, 5), 3, {}});
     }
     {
         Spec s;
         s.photometric = PHOTOMETRIC_SEPARATED; // CMYK
-        cases.push_back({"CMYK", s, noise(29, 17, CV_8UC4, 6), 4, {}});
+        cases.push_back({"CMYK", s, random_pixels(29, 17, CV_8UC4, 6), 4, {}});
     }
     for (Case &c : cases) {
         SCOPED_TRACE(c.name);
@@ -469,7 +445,7 @@ TEST(TiffCodec, SixteenBitMinIsWhiteIsReadAsStoredAsInOpenCv) {
     Spec s;
     s.bits = 16;
     s.photometric = PHOTOMETRIC_MINISWHITE;
-    const cv::Mat samples = noise(19, 11, CV_16UC1);
+    const cv::Mat samples = random_pixels(19, 11, CV_16UC1);
     const Bytes tiff = write_tiff(s, samples);
     const cv::Mat ours = decode_tiff(tiff.data(), tiff.size()).pixels;
     EXPECT_SAME_PIXELS(ours, samples); // not inverted: OpenCV inverts only 8-bit MinIsWhite
@@ -480,7 +456,7 @@ TEST(TiffCodec, KindsLibtiffCannotConvertAreUnsupported) {
     Spec s;
     s.photometric = PHOTOMETRIC_SEPARATED; // 16-bit CMYK: no RGBA conversion in libtiff 4.5
     s.bits = 16;
-    const Bytes tiff = write_tiff(s, noise(9, 7, CV_16UC4));
+    const Bytes tiff = write_tiff(s, random_pixels(9, 7, CV_16UC4));
     EXPECT_TRUE(opencv_decode(tiff).empty());
     EXPECT_EQ(decode_error(tiff).rfind("unsupported TIFF file: ", 0), 0u) << decode_error(tiff);
 }
@@ -495,15 +471,15 @@ TEST(TiffCodec, OrientationAsOpenCv) {
             if (variant == 0) { // direct, 8-bit RGB in tiles
                 s.tile = 16;
                 s.compression = COMPRESSION_LZW; // OpenCV 4.6 fails on some uncompressed tiles
-                samples = noise(21, 13, CV_8UC3, orientation);
+                samples = random_pixels(21, 13, CV_8UC3, orientation);
             } else if (variant == 1) { // direct, 16-bit gray
                 s.bits = 16;
                 s.photometric = PHOTOMETRIC_MINISBLACK;
-                samples = noise(21, 13, CV_16UC1, orientation);
+                samples = random_pixels(21, 13, CV_16UC1, orientation);
             } else { // libtiff's RGBA interface: palette
                 s.photometric = PHOTOMETRIC_PALETTE;
                 s.colormap = colormap(256);
-                samples = noise(21, 13, CV_8UC1, orientation);
+                samples = random_pixels(21, 13, CV_8UC1, orientation);
             }
             SCOPED_TRACE("orientation " + std::to_string(orientation) + ", variant " + std::to_string(variant));
             const Bytes tiff = write_tiff(s, samples);
@@ -521,7 +497,7 @@ TEST(TiffCodec, OrientationAsOpenCv) {
 TEST(TiffCodec, FirstPageOfSeveralWithANote) {
     Spec s;
     s.pages = 3;
-    const cv::Mat samples = noise(10, 8, CV_8UC3);
+    const cv::Mat samples = random_pixels(10, 8, CV_8UC3);
     const Bytes tiff = write_tiff(s, samples);
     const CodecImage image = decode_tiff(tiff.data(), tiff.size());
     EXPECT_SAME_PIXELS(image.pixels, opencv_decode(tiff));
@@ -533,7 +509,7 @@ TEST(TiffCodec, IccProfileFromAnotherWriter) {
     Spec s;
     s.icc = srgb_profile();
     s.tile = 16;
-    const Bytes tiff = write_tiff(s, noise(20, 20, CV_8UC3));
+    const Bytes tiff = write_tiff(s, random_pixels(20, 20, CV_8UC3));
     EXPECT_EQ(decode_tiff(tiff.data(), tiff.size()).icc, s.icc);
 }
 
@@ -542,7 +518,7 @@ TEST(TiffCodec, IccProfileFromAnotherWriter) {
 TEST(TiffCodec, UnsupportedSampleKindsAreSentences) {
     Spec five;
     five.extra = {EXTRASAMPLE_UNASSALPHA, EXTRASAMPLE_UNSPECIFIED};
-    EXPECT_EQ(decode_error(write_tiff(five, noise(8, 8, CV_8UC(5)))),
+    EXPECT_EQ(decode_error(write_tiff(five, random_pixels(8, 8, CV_8UC(5)))),
               "unsupported TIFF file: 5 samples per pixel (1 to 4 are supported)");
     const Bytes floats = encode_image(".tiff", cv::Mat(8, 8, CV_32FC1, cv::Scalar(0.25)));
     EXPECT_EQ(decode_error(floats).rfind("unsupported TIFF file: 32-bit floating-point samples", 0), 0u)
@@ -601,7 +577,7 @@ TEST(TiffCodec, HeaderClaimingAHugeImageIsRefusedBeforeAllocating) {
 }
 
 TEST(TiffCodec, TruncatedFilesSayTheyAre) {
-    const Bytes tiff = encode_tiff(noise(64, 64, CV_8UC3), EncodeOptions{}, {}); // directory at the end
+    const Bytes tiff = encode_tiff(random_pixels(64, 64, CV_8UC3), EncodeOptions{}, {}); // directory at the end
     const Bytes cut(tiff.begin(), tiff.begin() + long(tiff.size() / 2));
     EXPECT_EQ(decode_error(cut), "truncated TIFF file: it ends before the directory of its first page");
     const Bytes front = tiff_claiming(10, 10, 300); // directory first, pixels cut off
@@ -615,7 +591,7 @@ TEST(TiffCodec, CorruptCompressedDataNamesTheStrip) {
     Spec s;
     s.compression = COMPRESSION_LZW;
     s.rows_per_strip = 64;
-    Bytes lzw = write_tiff(s, noise(64, 64, CV_8UC3));
+    Bytes lzw = write_tiff(s, random_pixels(64, 64, CV_8UC3));
     // libtiff wrote the one strip right after the 8-byte header; scramble its codes.
     for (size_t i = 40; i < 400; ++i) lzw[i] = 0xFF;
     const std::string message = decode_error(lzw);
@@ -629,7 +605,7 @@ TEST(TiffCodec, EveryTruncationAndCorruptionIsADecodeErrorOrAnImage) {
     s.tile = 16;
     s.extra = {EXTRASAMPLE_UNASSALPHA};
     s.icc = srgb_profile();
-    const Bytes tiff = write_tiff(s, noise(40, 24, CV_16UC4));
+    const Bytes tiff = write_tiff(s, random_pixels(40, 24, CV_16UC4));
     for (size_t n = 0; n < tiff.size(); n += 11) {
         const Bytes cut(tiff.begin(), tiff.begin() + long(n));
         try {
@@ -639,7 +615,7 @@ TEST(TiffCodec, EveryTruncationAndCorruptionIsADecodeErrorOrAnImage) {
         }
     }
     std::mt19937 rng(3);
-    for (const Bytes &original : {tiff, encode_tiff(noise(30, 20, CV_8UC3), EncodeOptions{}, {})}) {
+    for (const Bytes &original : {tiff, encode_tiff(random_pixels(30, 20, CV_8UC3), EncodeOptions{}, {})}) {
         for (int i = 0; i < 300; ++i) {
             Bytes damaged = original;
             for (int k = 0; k < 3; ++k) damaged[rng() % damaged.size()] ^= uint8_t(1 + rng() % 255);

@@ -5,7 +5,6 @@
 #include "support/image_bytes.hpp"
 
 #include <gtest/gtest.h>
-#include <lcms2.h>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -27,31 +26,18 @@ using batchproc::encode_webp;
 using batchproc::EncodeError;
 using batchproc::EncodeOptions;
 using batchproc::test::encode_image;
+using batchproc::test::random_pixels;
+using batchproc::test::srgb_profile;
 
 namespace {
 
 using Bytes = std::vector<uint8_t>;
 
-// Same type, size and values; a failure names the first of these that differs.
-void expect_same_pixels(const cv::Mat &a, const cv::Mat &b) {
-    ASSERT_EQ(a.type(), b.type());
-    ASSERT_EQ(a.size(), b.size());
-    EXPECT_EQ(cv::norm(a, b, cv::NORM_INF), 0);
-}
-#define EXPECT_SAME_PIXELS(a, b) expect_same_pixels((a), (b))
-
-cv::Mat noise(int w, int h, int type, uint64_t seed = 1, int lo = 0) {
-    cv::Mat m(h, w, type);
-    cv::RNG rng(seed);
-    rng.fill(m, cv::RNG::UNIFORM, lo, 256);
-    return m;
-}
-
 // A photo-like image: smooth gradients plus a little texture, so that lossy coding and
 // scaling behave as they would on real pictures.
 cv::Mat photo(int w, int h, int channels = 3) {
     cv::Mat m(h, w, CV_8UC(channels));
-    cv::Mat grain = noise(w, h, CV_8UC1, 5);
+    cv::Mat grain = random_pixels(w, h, CV_8UC1, 5);
     for (int y = 0; y < h; ++y)
         for (int x = 0; x < w; ++x) {
             uint8_t *p = m.ptr<uint8_t>(y, x);
@@ -78,16 +64,6 @@ EncodeOptions lossless() {
     return o;
 }
 
-Bytes srgb_profile() {
-    cmsHPROFILE profile = cmsCreate_sRGBProfile();
-    cmsUInt32Number size = 0;
-    cmsSaveProfileToMem(profile, nullptr, &size);
-    Bytes bytes(size);
-    cmsSaveProfileToMem(profile, bytes.data(), &size);
-    cmsCloseProfile(profile);
-    return bytes;
-}
-
 // ---- Encoding ----------------------------------------------------------------------------
 
 TEST(WebpCodec, LosslessRoundTrips) {
@@ -95,12 +71,12 @@ TEST(WebpCodec, LosslessRoundTrips) {
     // colour of fully transparent pixels.
     for (int channels : {3, 4}) {
         SCOPED_TRACE(channels);
-        const cv::Mat image = noise(45, 31, CV_8UC(channels), 3, 1);
+        const cv::Mat image = random_pixels(45, 31, CV_8UC(channels), 3, 1);
         const Bytes webp = encode_webp(image, lossless(), {});
         EXPECT_SAME_PIXELS(decode_webp(webp.data(), webp.size(), 0).pixels, image);
         EXPECT_SAME_PIXELS(opencv_decode(webp), image);
     }
-    const cv::Mat gray = noise(20, 10, CV_8UC1);
+    const cv::Mat gray = random_pixels(20, 10, CV_8UC1);
     const Bytes webp = encode_webp(gray, lossless(), {});
     cv::Mat bgr;
     cv::cvtColor(gray, bgr, cv::COLOR_GRAY2BGR);
@@ -261,7 +237,7 @@ Bytes animation(const std::vector<cv::Mat> &frames_bgra) {
 }
 
 TEST(WebpCodec, AnimationGivesItsFirstFrameWithANote) {
-    cv::Mat first = noise(30, 20, CV_8UC4, 1, 1), second = noise(30, 20, CV_8UC4, 2, 1);
+    cv::Mat first = random_pixels(30, 20, CV_8UC4, 1, 1), second = random_pixels(30, 20, CV_8UC4, 2, 1);
     first.col(3).setTo(cv::Scalar(0, 0, 255, 128)); // some translucency: the file has alpha
     const Bytes webp = animation({first, second});
     const CodecImage image = decode_webp(webp.data(), webp.size(), 10);
@@ -307,7 +283,7 @@ TEST(WebpCodec, CorruptFilesAreDecodeErrorsOrImages) {
             EXPECT_GT(std::strlen(e.what()), 10u);
         }
     }
-    const Bytes animated = animation({noise(8, 8, CV_8UC4, 1, 1), noise(8, 8, CV_8UC4, 2, 1)});
+    const Bytes animated = animation({random_pixels(8, 8, CV_8UC4, 1, 1), random_pixels(8, 8, CV_8UC4, 2, 1)});
     for (size_t n = 20; n < animated.size(); n += 9) {
         const Bytes part(animated.begin(), animated.begin() + long(n));
         try {
