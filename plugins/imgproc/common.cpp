@@ -69,25 +69,6 @@ cv::Mat merge_alpha(const cv::Mat &colour, const cv::Mat &alpha) {
     return out;
 }
 
-cv::Mat flatten_alpha(const cv::Mat &image, const Rgba &background) {
-    cv::Mat colour, alpha;
-    split_alpha(image, colour, alpha);
-    if (alpha.empty()) return image;
-    // Blend in float: out = colour * a + background * (1 - a), a = alpha / max.
-    const double maxv = max_value(image.depth());
-    cv::Mat a, c;
-    alpha.convertTo(a, CV_32F, 1.0 / maxv);
-    colour.convertTo(c, CV_32F);
-    cv::Mat a3;
-    cv::merge(std::vector<cv::Mat>{a, a, a}, a3);
-    const cv::Scalar bg = colour_scalar(background, image.depth(), 3);
-    cv::Mat bg_image(c.size(), CV_32FC3, bg);
-    cv::Mat blended = c.mul(a3) + bg_image.mul(cv::Scalar::all(1.0) - a3);
-    cv::Mat out;
-    blended.convertTo(out, image.depth());
-    return out;
-}
-
 void check_output_size(double width, double height, const char *stage) {
     if (width * height <= kMaxPixels && width <= kMaxSide && height <= kMaxSide) return;
     char text[256];

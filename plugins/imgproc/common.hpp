@@ -49,9 +49,6 @@ void split_alpha(const cv::Mat &image, cv::Mat &colour, cv::Mat &alpha);
 // The inverse of split_alpha: returns `colour` itself when `alpha` is empty.
 cv::Mat merge_alpha(const cv::Mat &colour, const cv::Mat &alpha);
 
-// A 4-channel image composited over an opaque background, as 3 channels.
-cv::Mat flatten_alpha(const cv::Mat &image, const Rgba &background);
-
 // Checks the size a stage is about to produce.
 void check_output_size(double width, double height, const char *stage);
 

@@ -138,13 +138,7 @@ public:
         if (image.empty()) throw std::runtime_error("stage produced an empty image");
         cv::Mat held = image;
         if (!held.isContinuous() && held.step[0] % held.elemSize1() != 0) held = image.clone();
-        bp_image view{};
-        view.data = held.data;
-        view.width = held.cols;
-        view.height = held.rows;
-        view.channels = held.channels();
-        view.depth = bp_depth_of(held.depth());
-        view.stride = held.step[0];
+        const bp_image view = view_of(held);
         auto *owner = new cv::Mat(std::move(held));
         host_->set_image(job_, &view, [](void *p) { delete static_cast<cv::Mat *>(p); }, owner);
     }
