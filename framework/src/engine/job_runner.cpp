@@ -60,11 +60,12 @@ JobRunner::JobRunner(const RunSpec &spec, const PipelinePlan &plan)
 
 int JobRunner::decode_hint(const std::vector<uint8_t> &bytes) {
     if (!spec_.input.decode.shrink_on_load || pipeline_.stages().empty()) return 0;
+    // Only JPEG and WebP decode at reduced scale; other formats need no hint (and their
+    // headers are not read twice: a HEIF probe parses the whole box structure).
+    const std::string format = sniff_format(bytes.data(), bytes.size());
+    if (format != "jpeg" && format != "webp") return 0;
     const std::optional<ImageHeader> header = probe_header(bytes.data(), bytes.size());
-    // Only JPEG and WebP decode at reduced scale; other formats need no hint.
-    if (!header || (header->format != "jpeg" && header->format != "webp") || header->width <= 0 ||
-        header->height <= 0)
-        return 0;
+    if (!header || header->width <= 0 || header->height <= 0) return 0;
     int64_t width = header->width, height = header->height;
     // Orientations 5-8 turn the image by 90 degrees: the stage sees it turned.
     if (spec_.input.decode.exif_orientation && exif_orientation(bytes.data(), bytes.size()) >= 5)
