@@ -67,8 +67,11 @@ cv::Mat patches() {
     return m;
 }
 
-// A JPEG of `bgr` (quality 100, no chroma subsampling) with `icc` embedded (none when empty).
-std::vector<uint8_t> jpeg_with_profile(const cv::Mat &bgr, const std::vector<uint8_t> &icc) {
+// A JPEG of `pixels` (quality 100, no chroma subsampling) with `icc` embedded (none when
+// empty): 3 channels are BGR; 4 are CMYK, written as Adobe applications do (inverted
+// values, the Adobe marker) when `adobe`, else plainly.
+std::vector<uint8_t> jpeg_with_profile(const cv::Mat &pixels, const std::vector<uint8_t> &icc, bool adobe = false) {
+    const bool cmyk = pixels.channels() == 4;
     jpeg_compress_struct c;
     jpeg_error_mgr err;
     c.err = jpeg_std_error(&err);
@@ -76,17 +79,21 @@ std::vector<uint8_t> jpeg_with_profile(const cv::Mat &bgr, const std::vector<uin
     unsigned char *buffer = nullptr;
     unsigned long size = 0;
     jpeg_mem_dest(&c, &buffer, &size);
-    c.image_width = static_cast<JDIMENSION>(bgr.cols);
-    c.image_height = static_cast<JDIMENSION>(bgr.rows);
-    c.input_components = 3;
-    c.in_color_space = JCS_EXT_BGR;
+    c.image_width = static_cast<JDIMENSION>(pixels.cols);
+    c.image_height = static_cast<JDIMENSION>(pixels.rows);
+    c.input_components = cmyk ? 4 : 3;
+    c.in_color_space = cmyk ? JCS_CMYK : JCS_EXT_BGR;
     jpeg_set_defaults(&c);
+    if (cmyk) {
+        jpeg_set_colorspace(&c, JCS_CMYK);
+        c.write_Adobe_marker = adobe ? TRUE : FALSE;
+    }
     jpeg_set_quality(&c, 100, TRUE);
     for (int i = 0; i < c.num_components; ++i) c.comp_info[i].h_samp_factor = c.comp_info[i].v_samp_factor = 1;
     jpeg_start_compress(&c, TRUE);
     if (!icc.empty()) jpeg_write_icc_profile(&c, icc.data(), static_cast<unsigned int>(icc.size()));
-    for (int y = 0; y < bgr.rows; ++y) {
-        JSAMPROW row = const_cast<JSAMPROW>(bgr.ptr<uint8_t>(y));
+    for (int y = 0; y < pixels.rows; ++y) {
+        JSAMPROW row = const_cast<JSAMPROW>(pixels.ptr<uint8_t>(y));
         jpeg_write_scanlines(&c, &row, 1);
     }
     jpeg_finish_compress(&c);
@@ -287,8 +294,8 @@ std::vector<uint8_t> cmyk_profile() {
 const std::vector<cv::Vec4b> kInks = {{0, 0, 0, 0},     {255, 0, 0, 0},   {0, 200, 180, 0}, {40, 40, 40, 120},
                                       {0, 0, 0, 255},  {120, 10, 200, 30}, {10, 90, 0, 60}, {200, 180, 30, 10}};
 
-// A CMYK JPEG (quality 100, no subsampling) of 32x32 patches of `inks` (ink amounts),
-// written as Adobe applications do (inverted, with the Adobe marker) or plainly.
+// A CMYK JPEG of 32x32 patches of kInks (ink amounts), as Adobe applications write it
+// (inverted, with the Adobe marker) or plainly.
 std::vector<uint8_t> cmyk_jpeg(bool adobe, const std::vector<uint8_t> &icc) {
     cv::Mat m(32, 32 * static_cast<int>(kInks.size()), CV_8UC4);
     for (size_t i = 0; i < kInks.size(); ++i) {
@@ -297,33 +304,7 @@ std::vector<uint8_t> cmyk_jpeg(bool adobe, const std::vector<uint8_t> &icc) {
             for (int c = 0; c < 4; ++c) v[c] = static_cast<uchar>(255 - v[c]);
         m(cv::Rect(32 * static_cast<int>(i), 0, 32, 32)).setTo(cv::Scalar(v[0], v[1], v[2], v[3]));
     }
-    jpeg_compress_struct c;
-    jpeg_error_mgr err;
-    c.err = jpeg_std_error(&err);
-    jpeg_create_compress(&c);
-    unsigned char *buffer = nullptr;
-    unsigned long size = 0;
-    jpeg_mem_dest(&c, &buffer, &size);
-    c.image_width = static_cast<JDIMENSION>(m.cols);
-    c.image_height = static_cast<JDIMENSION>(m.rows);
-    c.input_components = 4;
-    c.in_color_space = JCS_CMYK;
-    jpeg_set_defaults(&c);
-    jpeg_set_colorspace(&c, JCS_CMYK);
-    c.write_Adobe_marker = adobe ? TRUE : FALSE;
-    jpeg_set_quality(&c, 100, TRUE);
-    for (int i = 0; i < c.num_components; ++i) c.comp_info[i].h_samp_factor = c.comp_info[i].v_samp_factor = 1;
-    jpeg_start_compress(&c, TRUE);
-    if (!icc.empty()) jpeg_write_icc_profile(&c, icc.data(), static_cast<unsigned int>(icc.size()));
-    for (int y = 0; y < m.rows; ++y) {
-        JSAMPROW row = m.ptr<uint8_t>(y);
-        jpeg_write_scanlines(&c, &row, 1);
-    }
-    jpeg_finish_compress(&c);
-    jpeg_destroy_compress(&c);
-    std::vector<uint8_t> out(buffer, buffer + size);
-    std::free(buffer);
-    return out;
+    return jpeg_with_profile(m, icc, adobe);
 }
 
 // Little CMS's command-line calculator, transicc (liblcms2-utils), converting `values`
