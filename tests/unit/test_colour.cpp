@@ -13,6 +13,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <jpeglib.h>
+#include <unistd.h>
 #include <lcms2.h>
 
 #include "support/exiv2_edit.hpp"
@@ -313,7 +314,8 @@ std::vector<uint8_t> cmyk_jpeg(bool adobe, const std::vector<uint8_t> &icc) {
 std::optional<std::vector<cv::Vec3b>> transicc_to_srgb(const std::string &in,
                                                        const std::vector<std::vector<double>> &values) {
     if (std::system("command -v transicc >/dev/null 2>&1") != 0) return std::nullopt;
-    const std::string input = testing::TempDir() + "transicc-in.txt";
+    // Named for this process: the tests of this file run in parallel, each in its own process.
+    const std::string input = testing::TempDir() + "transicc-in-" + std::to_string(::getpid()) + ".txt";
     {
         std::FILE *f = std::fopen(input.c_str(), "w");
         for (const auto &v : values) {
@@ -331,11 +333,12 @@ std::optional<std::vector<cv::Vec3b>> transicc_to_srgb(const std::string &in,
         if (std::sscanf(line, "%lf %lf %lf", &r, &g, &b) == 3)
             out.push_back(cv::Vec3b(cv::saturate_cast<uchar>(b), cv::saturate_cast<uchar>(g), cv::saturate_cast<uchar>(r)));
     pclose(p);
+    std::remove(input.c_str());
     return out;
 }
 
 std::string write_profile(const std::vector<uint8_t> &icc, const char *name) {
-    const std::string path = testing::TempDir() + name;
+    const std::string path = testing::TempDir() + std::to_string(::getpid()) + "-" + name;
     std::FILE *f = std::fopen(path.c_str(), "wb");
     std::fwrite(icc.data(), 1, icc.size(), f);
     std::fclose(f);
