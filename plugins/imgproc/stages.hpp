@@ -23,15 +23,28 @@ class Resize : public Stage {
 public:
     static constexpr const char *name = "resize";
     static constexpr const char *doc =
-        "Scales the image: to width and/or height, to fit max_side, or by a scale factor.";
+        "Scales the image: to width and/or height (fit inside, pad, crop or stretch to that box), to fit max_side, "
+        "or by a scale factor.";
     IntParam width{this, "width", unset, "output width in pixels", {1, kMaxSide}};
     IntParam height{this, "height", unset, "output height in pixels", {1, kMaxSide}};
     IntParam max_side{this, "max_side", unset, "longest side of the output in pixels", {1, kMaxSide}};
     FloatParam scale{this, "scale", unset, "factor applied to both sides (0.5 halves them)", {0.001, 100}};
+    ChoiceParam fit{this, "fit", "auto", {"auto", "inside", "contain", "cover", "fill", "outside"},
+                    "with width and height: inside fits in the box, contain fits and pads to it, cover fills "
+                    "and crops it, fill stretches to it, outside covers it uncropped; auto = inside (fill with "
+                    "keep_aspect: false)"};
+    ChoiceParam gravity{this,
+                        "gravity",
+                        "center",
+                        {"center", "top", "bottom", "left", "right", "top_left", "top_right", "bottom_left",
+                         "bottom_right", "entropy", "attention"},
+                        "fit cover: which part to keep (entropy, attention: the most detailed); fit contain: "
+                        "where the image sits in its padding"};
+    StringParam background{this, "background", unset, "fit contain: colour of the padding (default black)"};
     ChoiceParam interpolation{this, "interpolation", "area", {"nearest", "linear", "cubic", "area", "lanczos"},
                               "resampling filter"};
     BoolParam keep_aspect{this, "keep_aspect", true,
-                          "with width and height: fit inside that box; with only one: scale the other side too"};
+                          "with only width or height: scale the other side too; false with both: as fit fill"};
     BoolParam upscale{this, "upscale", false,
                       "allow enlarging with width, height or max_side (scale always applies)"};
     void validate() override;
@@ -39,13 +52,16 @@ public:
     int decode_hint(int width, int height) const override;
 
 private:
-    cv::Size target_size(double w, double h) const; // output size for an input of w x h
+    cv::Size scaled_size(double w, double h) const; // the resampled size for an input of w x h
+    std::string fit_ = "inside";                    // fit, with auto resolved
+    Rgba background_;
 };
 
 class Crop : public Stage {
 public:
     static constexpr const char *name = "crop";
-    static constexpr const char *doc = "Cuts out a rectangle, at a corner (x, y) or placed by gravity.";
+    static constexpr const char *doc =
+        "Cuts out a rectangle: at a corner (x, y), or placed by gravity (a side, a corner, the most detailed part).";
     IntParam x{this, "x", unset, "left edge of the crop (default 0); not with gravity", {0, kMaxSide}};
     IntParam y{this, "y", unset, "top edge of the crop (default 0); not with gravity", {0, kMaxSide}};
     IntParam width{this, "width", unset, "crop width in pixels (default: the rest of the image)", {1, kMaxSide}};
@@ -54,8 +70,9 @@ public:
                         "gravity",
                         "none",
                         {"none", "center", "top", "bottom", "left", "right", "top_left", "top_right", "bottom_left",
-                         "bottom_right"},
-                        "where to place the crop in the image; none = at x, y"};
+                         "bottom_right", "entropy", "attention"},
+                        "where to place the crop in the image; none = at x, y; entropy, attention = the most "
+                        "detailed part"};
     void validate() override;
     void process(Job &job) override;
 };

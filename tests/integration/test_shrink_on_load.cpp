@@ -53,7 +53,12 @@ TEST(ShrinkOnLoad, ExactSizesAndPixelsCloseToTheFullDecode) {
                                   {"{max_side: 150, interpolation: area}", "1/8"}, // 375 >= 2 x 150,
                                   {"{width: 700, interpolation: area}", "1/2"},
                                   {"{scale: 0.2, interpolation: linear}", "1/2"},
-                                  {"{max_side: 2000}", ""}};
+                                  {"{max_side: 2000}", ""},
+                                  // cover and outside resample to the larger scale (225x150, 240x160),
+                                  // so 1/4 (750 >= 2 x 225) where inside would allow 1/8.
+                                  {"{width: 150, height: 150, fit: cover, gravity: entropy}", "1/4"},
+                                  {"{width: 150, height: 150, fit: cover, gravity: attention}", "1/4"},
+                                  {"{width: 160, height: 160, fit: outside}", "1/4"}};
     int n = 0;
     for (const Case &c : cases) {
         SCOPED_TRACE(c.resize);

@@ -142,6 +142,251 @@ TEST(ImgprocResize, ValidatesParameters) {
     EXPECT_NE(unknown.find("width"), std::string::npos) << unknown;
 }
 
+// ---------------------------------------------------------------- resize: fit and gravity
+
+namespace {
+
+const cv::Vec3b kRed(0, 0, 255), kGrey(128, 128, 128), kBlue(255, 0, 0);
+
+// Three bands along the long side: the first 100 pixels red, the last 100 blue, grey between.
+cv::Mat bands(int width, int height) {
+    cv::Mat m(height, width, CV_8UC3, cv::Scalar(128, 128, 128));
+    if (height > width) {
+        m.rowRange(0, 100).setTo(cv::Scalar(0, 0, 255));
+        m.rowRange(height - 100, height).setTo(cv::Scalar(255, 0, 0));
+    } else {
+        m.colRange(0, 100).setTo(cv::Scalar(0, 0, 255));
+        m.colRange(width - 100, width).setTo(cv::Scalar(255, 0, 0));
+    }
+    return m;
+}
+
+// Flat grey with one 60x60 black-and-white checkerboard (squares of 6 pixels) at `patch`.
+cv::Mat grey_with_patch(int width, int height, cv::Point patch) {
+    cv::Mat m(height, width, CV_8UC3, cv::Scalar::all(128));
+    for (int y = 0; y < 60; ++y)
+        for (int x = 0; x < 60; ++x)
+            m.at<cv::Vec3b>(patch.y + y, patch.x + x) =
+                ((x / 6 + y / 6) % 2) ? cv::Vec3b(255, 255, 255) : cv::Vec3b(0, 0, 0);
+    return m;
+}
+
+// How far the image strays from flat grey, summed: the amount of patch it holds.
+double detail(const cv::Mat &m) { return cv::norm(m, cv::Mat(m.size(), m.type(), cv::Scalar::all(128)), cv::NORM_L1); }
+
+} // namespace
+
+TEST(ImgprocResizeFit, ExactSizesOnPortraitAndLandscape) {
+    struct Case {
+        cv::Size input, box;
+        const char *fit;
+        cv::Size expected;
+    };
+    const cv::Size portrait(300, 500), landscape(500, 300), square(200, 200), wide(160, 90);
+    const std::vector<Case> cases{
+        {portrait, square, "auto", {120, 200}},   {portrait, square, "inside", {120, 200}},
+        {portrait, square, "contain", {200, 200}}, {portrait, square, "cover", {200, 200}},
+        {portrait, square, "fill", {200, 200}},    {portrait, square, "outside", {200, 333}},
+        {portrait, wide, "inside", {54, 90}},      {portrait, wide, "contain", {160, 90}},
+        {portrait, wide, "cover", {160, 90}},      {portrait, wide, "fill", {160, 90}},
+        {portrait, wide, "outside", {160, 267}},   {landscape, square, "inside", {200, 120}},
+        {landscape, square, "contain", {200, 200}}, {landscape, square, "cover", {200, 200}},
+        {landscape, square, "fill", {200, 200}},   {landscape, square, "outside", {333, 200}},
+        {landscape, wide, "auto", {150, 90}},      {landscape, wide, "inside", {150, 90}},
+        {landscape, wide, "contain", {160, 90}},   {landscape, wide, "cover", {160, 90}},
+        {landscape, wide, "fill", {160, 90}},      {landscape, wide, "outside", {160, 96}},
+    };
+    for (const Case &c : cases) {
+        const std::string params = "{width: " + std::to_string(c.box.width) + ", height: " +
+                                   std::to_string(c.box.height) + ", fit: " + c.fit + "}";
+        SCOPED_TRACE(std::to_string(c.input.width) + "x" + std::to_string(c.input.height) + " " + params);
+        const StageResult r = run_stage_ok("resize", params, bands(c.input.width, c.input.height));
+        EXPECT_EQ(r.image.size(), c.expected);
+        EXPECT_EQ(r.image.type(), CV_8UC3);
+    }
+    // keep_aspect: false is fill.
+    EXPECT_EQ(run_stage_ok("resize", "{width: 160, height: 90, keep_aspect: false}", bands(300, 500)).image.size(),
+              cv::Size(160, 90));
+}
+
+TEST(ImgprocResizeFit, WithoutUpscaleNothingIsEnlarged) {
+    // 300x100 into 200x200: covering would need x2; without upscale the scale stays 1 and
+    // cover only cuts the width down to the box.
+    const cv::Mat strip = bands(300, 100);
+    EXPECT_EQ(run_stage_ok("resize", "{width: 200, height: 200, fit: cover}", strip).image.size(), cv::Size(200, 100));
+    EXPECT_EQ(run_stage_ok("resize", "{width: 200, height: 200, fit: cover, upscale: true}", strip).image.size(),
+              cv::Size(200, 200));
+    EXPECT_EQ(run_stage_ok("resize", "{width: 200, height: 200, fit: outside}", strip).image.size(),
+              cv::Size(300, 100));
+    EXPECT_EQ(run_stage_ok("resize", "{width: 200, height: 200, fit: fill}", strip).image.size(), cv::Size(200, 100));
+
+    // An image smaller than the box: cover, outside, inside and fill leave it alone; contain
+    // still pads it to the box.
+    const cv::Mat small(60, 100, CV_8UC3, cv::Scalar(30, 20, 10));
+    for (const char *fit : {"cover", "outside", "inside", "fill"}) {
+        const StageResult r = run_stage_ok("resize", std::string("{width: 200, height: 200, fit: ") + fit + "}", small);
+        ASSERT_EQ(r.image.size(), small.size()) << fit;
+        EXPECT_EQ(cv::norm(r.image, small, cv::NORM_INF), 0) << fit;
+    }
+    const StageResult r = run_stage_ok("resize", "{width: 200, height: 200, fit: contain}", small);
+    ASSERT_EQ(r.image.size(), cv::Size(200, 200));
+    EXPECT_EQ(r.image.at<cv::Vec3b>(70, 50), cv::Vec3b(30, 20, 10)); // the image, centred
+    EXPECT_EQ(r.image.at<cv::Vec3b>(129, 149), cv::Vec3b(30, 20, 10));
+    EXPECT_EQ(r.image.at<cv::Vec3b>(69, 50), cv::Vec3b(0, 0, 0)); // black padding by default
+    EXPECT_EQ(r.image.at<cv::Vec3b>(70, 150), cv::Vec3b(0, 0, 0));
+}
+
+TEST(ImgprocResizeFit, CoverKeepsThePartAtGravity) {
+    // Portrait 300x500 -> 200x333, cut to 200x200: the 133 rows of overflow go by gravity.
+    const cv::Mat portrait = bands(300, 500);
+    const auto cover = [](const cv::Mat &in, const std::string &gravity) {
+        return run_stage_ok("resize", "{width: 200, height: 200, fit: cover, gravity: " + gravity + "}", in).image;
+    };
+    for (const char *g : {"top", "top_left", "top_right"}) {
+        const cv::Mat out = cover(portrait, g);
+        ASSERT_EQ(out.size(), cv::Size(200, 200)) << g;
+        EXPECT_EQ(out.at<cv::Vec3b>(0, 100), kRed) << g;
+        EXPECT_EQ(out.at<cv::Vec3b>(199, 100), kGrey) << g;
+    }
+    for (const char *g : {"bottom", "bottom_right"}) {
+        const cv::Mat out = cover(portrait, g);
+        EXPECT_EQ(out.at<cv::Vec3b>(0, 100), kGrey) << g;
+        EXPECT_EQ(out.at<cv::Vec3b>(199, 100), kBlue) << g;
+    }
+    // The centre keeps rows 66 to 265 of 333: from the red band's last row to the grey.
+    cv::Mat out = cover(portrait, "center");
+    EXPECT_EQ(out.at<cv::Vec3b>(2, 100), kGrey);
+    EXPECT_EQ(out.at<cv::Vec3b>(197, 100), kGrey);
+    EXPECT_NE(out.at<cv::Vec3b>(0, 100), kGrey);
+    // left and right do not move a crop that only overflows vertically.
+    EXPECT_EQ(cv::norm(cover(portrait, "left"), out, cv::NORM_INF), 0);
+
+    // Landscape 500x300 -> 333x200, cut to 200x200 along the width.
+    const cv::Mat landscape = bands(500, 300);
+    for (const char *g : {"left", "top_left", "bottom_left"}) {
+        out = cover(landscape, g);
+        ASSERT_EQ(out.size(), cv::Size(200, 200)) << g;
+        EXPECT_EQ(out.at<cv::Vec3b>(100, 0), kRed) << g;
+        EXPECT_EQ(out.at<cv::Vec3b>(100, 199), kGrey) << g;
+    }
+    for (const char *g : {"right", "bottom_right"}) {
+        out = cover(landscape, g);
+        EXPECT_EQ(out.at<cv::Vec3b>(100, 0), kGrey) << g;
+        EXPECT_EQ(out.at<cv::Vec3b>(100, 199), kBlue) << g;
+    }
+}
+
+TEST(ImgprocResizeFit, ContainPadsWithBackgroundAtGravity) {
+    // Portrait 300x500 -> 120x200 in a 200x200 frame: 80 columns of padding.
+    const cv::Mat portrait(500, 300, CV_8UC3, cv::Scalar(30, 20, 10));
+    const cv::Vec3b image(30, 20, 10), red(0, 0, 255);
+    StageResult r =
+        run_stage_ok("resize", "{width: 200, height: 200, fit: contain, background: \"#ff0000\"}", portrait);
+    ASSERT_EQ(r.image.size(), cv::Size(200, 200));
+    EXPECT_EQ(r.image.at<cv::Vec3b>(100, 39), red);
+    EXPECT_EQ(r.image.at<cv::Vec3b>(100, 40), image);
+    EXPECT_EQ(r.image.at<cv::Vec3b>(100, 159), image);
+    EXPECT_EQ(r.image.at<cv::Vec3b>(100, 160), red);
+    EXPECT_EQ(r.image.at<cv::Vec3b>(0, 100), image); // the height is filled
+    r = run_stage_ok("resize", "{width: 200, height: 200, fit: contain, background: red, gravity: left}", portrait);
+    EXPECT_EQ(r.image.at<cv::Vec3b>(100, 0), image);
+    EXPECT_EQ(r.image.at<cv::Vec3b>(100, 119), image);
+    EXPECT_EQ(r.image.at<cv::Vec3b>(100, 120), red);
+
+    // Landscape 500x300 -> 150x90 in a 160x90 frame: bottom_right puts the 10 columns of padding left.
+    const cv::Mat landscape(300, 500, CV_8UC3, cv::Scalar(30, 20, 10));
+    r = run_stage_ok("resize", "{width: 160, height: 90, fit: contain, background: white, gravity: bottom_right}",
+                     landscape);
+    ASSERT_EQ(r.image.size(), cv::Size(160, 90));
+    EXPECT_EQ(r.image.at<cv::Vec3b>(45, 9), cv::Vec3b(255, 255, 255));
+    EXPECT_EQ(r.image.at<cv::Vec3b>(45, 10), image);
+    EXPECT_EQ(r.image.at<cv::Vec3b>(89, 159), image);
+
+    // 16-bit with alpha: the padding may be transparent; the image keeps its samples.
+    const cv::Mat rgba(300, 500, CV_16UC4, cv::Scalar(1000, 2000, 3000, 65535));
+    r = run_stage_ok("resize", "{width: 200, height: 200, fit: contain, background: transparent}", rgba);
+    ASSERT_EQ(r.image.type(), CV_16UC4);
+    ASSERT_EQ(r.image.size(), cv::Size(200, 200));
+    EXPECT_EQ(r.image.at<cv::Vec4w>(0, 100)[3], 0);
+    EXPECT_EQ(r.image.at<cv::Vec4w>(100, 100), cv::Vec4w(1000, 2000, 3000, 65535));
+}
+
+TEST(ImgprocResizeFit, EntropyAndAttentionKeepTheDetailedCorner) {
+    struct Case {
+        cv::Size input;
+        cv::Point patch;
+    };
+    const std::vector<Case> cases{{{300, 500}, {0, 440}},   // portrait, bottom-left
+                                  {{300, 500}, {240, 0}},   // portrait, top-right
+                                  {{500, 300}, {440, 0}},   // landscape, top-right
+                                  {{500, 300}, {0, 240}}};  // landscape, bottom-left
+    for (const Case &c : cases) {
+        const cv::Mat in = grey_with_patch(c.input.width, c.input.height, c.patch);
+        for (const char *box : {"width: 200, height: 200", "width: 160, height: 90"}) {
+            // outside scales as cover does without cutting: all the detail there is.
+            const double all = detail(run_stage_ok("resize", std::string("{") + box + ", fit: outside}", in).image);
+            ASSERT_GT(all, 0);
+            const double centre = detail(run_stage_ok("resize", std::string("{") + box + ", fit: cover}", in).image);
+            EXPECT_LT(centre, 0.95 * all); // a centre cut loses (some of) the patch: the test can fail
+            for (const char *gravity : {"entropy", "attention"}) {
+                SCOPED_TRACE(std::to_string(c.input.width) + "x" + std::to_string(c.input.height) + " patch at " +
+                             std::to_string(c.patch.x) + "," + std::to_string(c.patch.y) + " " + box + " " + gravity);
+                const std::string params = std::string("{") + box + ", fit: cover, gravity: " + gravity + "}";
+                const cv::Mat out = run_stage_ok("resize", params, in).image;
+                EXPECT_GE(detail(out), 0.99 * all);
+            }
+        }
+    }
+}
+
+TEST(ImgprocResizeFit, AttentionFindsSaturatedColourOn16BitAlpha) {
+    // No texture at all: a flat saturated red square on grey, in a 16-bit image with alpha.
+    cv::Mat in(300, 500, CV_16UC4, cv::Scalar(32896, 32896, 32896, 65535));
+    in(cv::Rect(420, 100, 50, 50)).setTo(cv::Scalar(0, 0, 65535, 65535));
+    const StageResult r = run_stage_ok("resize", "{width: 200, height: 200, fit: cover, gravity: attention}", in);
+    ASSERT_EQ(r.image.type(), CV_16UC4);
+    ASSERT_EQ(r.image.size(), cv::Size(200, 200));
+    // Scaled by 2/3 the square is at x 280..313 of 333: x 147..180 of the right-hand cut.
+    EXPECT_EQ(r.image.at<cv::Vec4w>(83, 163), cv::Vec4w(0, 0, 65535, 65535));
+}
+
+TEST(ImgprocResizeFit, EntropyCutsAFeaturelessImageInTheMiddle) {
+    // Every row a different grey: every 100-row window holds 100 values of 100 pixels each,
+    // so no cut is better than another and the middle one is taken, as by gravity center.
+    // (100x167 into 100x100 needs no resampling.)
+    cv::Mat ramp(167, 100, CV_8UC1);
+    for (int y = 0; y < ramp.rows; ++y) ramp.row(y).setTo(cv::Scalar(y));
+    const cv::Mat smart = run_stage_ok("resize", "{width: 100, height: 100, fit: cover, gravity: entropy}", ramp).image;
+    ASSERT_EQ(smart.size(), cv::Size(100, 100));
+    EXPECT_EQ(smart.at<uint8_t>(0, 0), 33); // (167 - 100) / 2
+    EXPECT_EQ(cv::norm(smart, run_stage_ok("resize", "{width: 100, height: 100, fit: cover}", ramp).image,
+                       cv::NORM_INF), 0);
+}
+
+TEST(ImgprocResizeFit, ValidatesParameters) {
+    std::string m = expect_config_error("resize", "{width: 100, fit: cover}", "fit");
+    EXPECT_NE(m.find("width and height"), std::string::npos) << m;
+    EXPECT_NE(m.find("only width"), std::string::npos) << m;
+    m = expect_config_error("resize", "{height: 100, fit: contain}", "fit");
+    EXPECT_NE(m.find("only height"), std::string::npos) << m;
+    expect_config_error("resize", "{max_side: 100, fit: outside}", "max_side");
+    expect_config_error("resize", "{scale: 0.5, fit: fill}", "scale");
+    m = expect_config_error("resize", "{width: 10, height: 10, fit: fill, keep_aspect: false}", "keep_aspect");
+    EXPECT_NE(m.find("fit"), std::string::npos) << m;
+    expect_config_error("resize", "{width: 10, height: 10, fit: cover, keep_aspect: false}", "keep_aspect");
+    m = expect_config_error("resize", "{width: 10, height: 10, fit: contian}", "fit");
+    EXPECT_NE(m.find("did you mean \"contain\""), std::string::npos) << m;
+    m = expect_config_error("resize", "{width: 10, height: 10, fit: cover, gravity: middle}", "gravity");
+    EXPECT_NE(m.find("attention"), std::string::npos) << m;
+    // gravity and background only mean something where they place a crop or colour padding.
+    expect_config_error("resize", "{width: 10, height: 10, gravity: top}", "gravity");
+    expect_config_error("resize", "{width: 10, gravity: entropy}", "gravity");
+    expect_config_error("resize", "{width: 10, height: 10, fit: outside, gravity: attention}", "gravity");
+    expect_config_error("resize", "{width: 10, height: 10, fit: contain, gravity: entropy}", "gravity");
+    expect_config_error("resize", "{width: 10, height: 10, fit: cover, background: white}", "background");
+    expect_config_error("resize", "{width: 10, height: 10, fit: contain, background: purple}", "background");
+}
+
 // ---------------------------------------------------------------- crop
 
 TEST(ImgprocCrop, CornerAndSize) {
@@ -176,6 +421,36 @@ TEST(ImgprocCrop, Gravity) {
     EXPECT_EQ(r.image.at<uint8_t>(1, 0), 16);
 }
 
+TEST(ImgprocCrop, EntropyAndAttentionFindTheDetail) {
+    // A 100x100 window in 400x300 slides both ways; the patch sits away from every edge.
+    const cv::Mat in = grey_with_patch(400, 300, {290, 170});
+    const double all = detail(in);
+    for (const char *gravity : {"entropy", "attention"}) {
+        SCOPED_TRACE(gravity);
+        const StageResult r =
+            run_stage_ok("crop", std::string("{width: 100, height: 100, gravity: ") + gravity + "}", in);
+        ASSERT_EQ(r.image.size(), cv::Size(100, 100));
+        EXPECT_EQ(detail(r.image), all);
+    }
+    EXPECT_LT(detail(run_stage_ok("crop", "{width: 100, height: 100, gravity: center}", in).image), all / 2);
+
+    // A portrait image larger than the analysis copy, 16-bit with alpha, only the height given.
+    cv::Mat tall(900, 400, CV_16UC4, cv::Scalar(32896, 32896, 32896, 65535));
+    for (int y = 0; y < 60; ++y)
+        for (int x = 0; x < 60; ++x)
+            tall.at<cv::Vec4w>(800 + y, 170 + x) =
+                ((x / 6 + y / 6) % 2) ? cv::Vec4w(65535, 65535, 65535, 65535) : cv::Vec4w(0, 0, 0, 65535);
+    for (const char *gravity : {"entropy", "attention"}) {
+        SCOPED_TRACE(gravity);
+        const StageResult r = run_stage_ok("crop", std::string("{height: 300, gravity: ") + gravity + "}", tall);
+        ASSERT_EQ(r.image.type(), CV_16UC4);
+        ASSERT_EQ(r.image.size(), cv::Size(400, 300));
+        cv::Mat grey;
+        cv::inRange(r.image, cv::Scalar(32896, 32896, 32896, 65535), cv::Scalar(32896, 32896, 32896, 65535), grey);
+        EXPECT_EQ(r.image.total() - size_t(cv::countNonZero(grey)), 3600u); // every pixel of the patch
+    }
+}
+
 TEST(ImgprocCrop, KeepsDepthAndChannels) {
     const cv::Mat in(20, 30, CV_16UC4, cv::Scalar(1, 2, 3, 60000));
     StageResult r = run_stage_ok("crop", "{width: 10, height: 5, gravity: center}", in);
@@ -197,6 +472,7 @@ TEST(ImgprocCrop, ValidatesParameters) {
     expect_config_error("crop", "{x: 2, width: 4, gravity: center}", "gravity");
     expect_config_error("crop", "{x: -1}", "x");
     expect_config_error("crop", "{width: 4, gravity: middle}", "gravity");
+    expect_config_error("crop", "{x: 2, width: 4, gravity: entropy}", "gravity");
 }
 
 // ---------------------------------------------------------------- rotate
