@@ -13,6 +13,7 @@ using batchproc::ChoiceParam;
 using batchproc::FloatParam;
 using batchproc::IntParam;
 using batchproc::Job;
+using batchproc::PathParam;
 using batchproc::Stage;
 using batchproc::StringParam;
 using batchproc::unset;
@@ -229,24 +230,37 @@ public:
 
 // ---------------------------------------------------------------- annotate.cpp
 
+struct WatermarkState; // annotate.cpp: the parsed sizes, the font or the logo, and caches
+
 class Watermark : public Stage {
 public:
     static constexpr const char *name = "watermark";
-    static constexpr const char *doc = "Draws a line of text, blended with the image.";
-    StringParam text{this, "text", unset, "the text (printable ASCII); required"};
-    ChoiceParam position{this, "position", "bottom_right",
-                         {"top_left", "top_right", "bottom_left", "bottom_right", "center"},
-                         "where the text goes"};
-    FloatParam scale{this, "scale", 1.0, "font scale (1 = letters about 22 pixels tall)", {0.1, 50}};
+    static constexpr const char *doc =
+        "Draws a line of text or a logo image, blended with the image and sized relative to it.";
+    StringParam text{this, "text", unset, "one line of text, UTF-8 in any language; this or image"};
+    PathParam image{this, "image", unset, "a logo file (PNG with alpha, or any format batchproc reads); this or text"};
+    PathParam font{this, "font", unset, "TrueType or OpenType font file for text; default DejaVu Sans"};
+    StringParam size{this, "size", unset, "text size: % of the image's shorter side (5%) or pixels (40); default 5%"};
+    StringParam width{this, "width", unset, "logo width: % of the image's width (15%) or pixels (200); default 15%"};
+    ChoiceParam gravity{this,
+                        "gravity",
+                        "bottom_right",
+                        {"center", "top", "bottom", "left", "right", "top_left", "top_right", "bottom_left",
+                         "bottom_right"},
+                        "where the text or logo goes"};
+    StringParam margin{this, "margin", "2%", "distance from the image's edges: % of its shorter side (2%) or pixels (10)"};
     StringParam color{this, "color", "white", "text colour"};
-    FloatParam opacity{this, "opacity", 0.5, "0 = invisible, 1 = opaque", {0, 1}};
-    IntParam thickness{this, "thickness", 2, "stroke width in pixels", {1, 100}};
-    IntParam margin{this, "margin", 10, "distance from the image's edges in pixels", {0, kMaxSide}};
+    FloatParam opacity{this, "opacity", 0.5, "0 = invisible, 1 = opaque (times the logo's own alpha)", {0, 1}};
+    StringParam position{this, "position", unset,
+                         "old name of gravity (top_left, top_right, bottom_left, bottom_right, center)"};
+    FloatParam scale{this, "scale", unset, "old absolute text size: scale 1 = size 30 pixels; use size", {0.1, 50}};
+    Watermark();
+    ~Watermark() override;
     void validate() override;
     void process(Job &job) override;
 
 private:
-    Rgba color_;
+    std::unique_ptr<WatermarkState> state_;
 };
 
 // ---------------------------------------------------------------- save.cpp

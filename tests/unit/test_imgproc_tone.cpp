@@ -1,5 +1,5 @@
-// imgproc tone stages (grayscale, equalize, brightness_contrast, gamma) and watermark, run
-// through the real host.
+// imgproc tone stages (grayscale, equalize, brightness_contrast, gamma), run through the
+// real host. The watermark's tests are in test_imgproc_annotate.cpp.
 #include "support/stage_harness.hpp"
 
 #include <gtest/gtest.h>
@@ -34,21 +34,6 @@ cv::Mat channel(const cv::Mat &m, int index) {
     cv::Mat out;
     cv::extractChannel(m, out, index);
     return out;
-}
-
-// Where two 8-bit images differ: the bounding box of the changed pixels (empty if none).
-cv::Rect changed_area(const cv::Mat &a, const cv::Mat &b) {
-    cv::Mat diff;
-    cv::absdiff(a, b, diff);
-    cv::Mat mask = cv::Mat::zeros(a.size(), CV_8U);
-    for (int y = 0; y < a.rows; ++y)
-        for (int x = 0; x < a.cols; ++x)
-            for (int c = 0; c < a.channels(); ++c)
-                if (diff.ptr<uint8_t>(y)[x * a.channels() + c] != 0) mask.at<uint8_t>(y, x) = 255;
-    if (cv::countNonZero(mask) == 0) return {};
-    std::vector<cv::Point> points;
-    cv::findNonZero(mask, points);
-    return cv::boundingRect(points);
 }
 
 } // namespace
@@ -200,71 +185,4 @@ TEST(ImgprocGamma, ValidatesParameters) {
     expect_config_error("gamma", "", "gamma");
     expect_config_error("gamma", "{gamma: 0}", "gamma");
     expect_config_error("gamma", "{gamma: two}", "gamma");
-}
-
-// ---------------------------------------------------------------- watermark
-
-TEST(ImgprocWatermark, ChangesPixelsOnlyNearItsPosition) {
-    const cv::Mat in(100, 200, CV_8UC3, cv::Scalar::all(0));
-    StageResult r = run_stage_ok("watermark", "{text: Hi, position: top_left, opacity: 1}", in);
-    cv::Rect area = changed_area(in, r.image);
-    ASSERT_FALSE(area.empty());
-    EXPECT_LE(area.x + area.width, 80);
-    EXPECT_LE(area.y + area.height, 50);
-    EXPECT_GE(area.x, 5);
-    EXPECT_GE(area.y, 5);
-    double hi = 0;
-    cv::minMaxLoc(r.image.reshape(1), nullptr, &hi);
-    EXPECT_EQ(hi, 255); // opaque white at the core of the strokes
-
-    r = run_stage_ok("watermark", "{text: Hi, position: bottom_right, margin: 4}", in);
-    area = changed_area(in, r.image);
-    ASSERT_FALSE(area.empty());
-    EXPECT_GE(area.x, 120);
-    EXPECT_GE(area.y, 50);
-    EXPECT_LE(area.x + area.width, 200);
-
-    r = run_stage_ok("watermark", "{text: Hi, position: center}", in);
-    area = changed_area(in, r.image);
-    ASSERT_FALSE(area.empty());
-    EXPECT_TRUE(area.contains(cv::Point(100, 50)));
-    EXPECT_GT(area.x, 40);
-    EXPECT_LT(area.x + area.width, 160);
-}
-
-TEST(ImgprocWatermark, OpacityAndColour) {
-    const cv::Mat in(60, 120, CV_8UC3, cv::Scalar::all(0));
-    StageResult r = run_stage_ok("watermark", "{text: A, opacity: 0.5, color: \"#ff0000\"}", in);
-    const cv::Mat red = channel(r.image, 2);
-    double hi = 0;
-    cv::minMaxLoc(red, nullptr, &hi);
-    EXPECT_NEAR(hi, 128, 1);                      // half of 255 over black
-    EXPECT_EQ(cv::countNonZero(channel(r.image, 0)), 0); // no blue
-    EXPECT_EQ(cv::countNonZero(channel(r.image, 1)), 0); // no green
-}
-
-TEST(ImgprocWatermark, TextOnTransparentImageBecomesOpaque) {
-    const cv::Mat in(60, 120, CV_16UC4, cv::Scalar::all(0));
-    StageResult r = run_stage_ok("watermark", "{text: OK, opacity: 1, position: top_left}", in);
-    ASSERT_EQ(r.image.type(), CV_16UC4);
-    double hi = 0;
-    cv::minMaxLoc(channel(r.image, 3), nullptr, &hi);
-    EXPECT_EQ(hi, 65535);
-    EXPECT_EQ(channel(r.image, 3).at<uint16_t>(59, 119), 0);
-}
-
-TEST(ImgprocWatermark, TextLargerThanTheImageWarns) {
-    StageResult r = run_stage_ok("watermark", "{text: \"far too long\", scale: 3}", cv::Mat(20, 30, CV_8UC1, cv::Scalar(0)));
-    ASSERT_EQ(r.warnings.size(), 1u);
-    EXPECT_NE(r.warnings[0].find("does not fit"), std::string::npos) << r.warnings[0];
-}
-
-TEST(ImgprocWatermark, ValidatesParameters) {
-    expect_config_error("watermark", "", "text");
-    expect_config_error("watermark", "{text: \"\"}", "text");
-    expect_config_error("watermark", "{text: \"caf\xc3\xa9\"}", "text");
-    expect_config_error("watermark", "{text: x, color: \"#gg0000\"}", "color");
-    expect_config_error("watermark", "{text: x, opacity: 2}", "opacity");
-    expect_config_error("watermark", "{text: x, position: middle}", "position");
-    expect_config_error("watermark", "{text: x, thickness: 0}", "thickness");
 }

@@ -24,7 +24,7 @@ extern "C" {
 #endif
 
 #define BP_API_VERSION_MAJOR 1
-#define BP_API_VERSION_MINOR 1
+#define BP_API_VERSION_MINOR 2
 
 #define BP_PLUGIN_ENTRY_V1 bp_plugin_entry_v1
 #define BP_PLUGIN_ENTRY_V1_NAME "bp_plugin_entry_v1"
@@ -56,7 +56,11 @@ typedef enum bp_param_type {
     BP_PARAM_FLOAT = 1,  /* double; min/max apply */
     BP_PARAM_BOOL = 2,
     BP_PARAM_STRING = 3, /* free text */
-    BP_PARAM_CHOICE = 4  /* one of `choices` */
+    BP_PARAM_CHOICE = 4, /* one of `choices` */
+    /* Since API 1.2: a file that must exist and be readable. The host resolves a relative
+     * path against the config file's folder (the working folder for --set) and refuses the
+     * config when the file is missing; the stage gets the absolute path as string_value. */
+    BP_PARAM_PATH = 5
 } bp_param_type;
 
 /* One parameter of a stage: the single declaration that drives validation, `batchproc
@@ -83,7 +87,7 @@ typedef struct bp_param_value {
     int64_t int_value;
     double float_value;
     int32_t bool_value;
-    const char *string_value; /* STRING and CHOICE */
+    const char *string_value; /* STRING, CHOICE and PATH */
 } bp_param_value;
 
 typedef struct bp_params {
@@ -146,6 +150,13 @@ typedef struct bp_host_api {
                              const bp_encode_options *options, uint64_t *encoded_size, bp_error *err);
     /* Since API 1.1: whether the host can write `format` (1) or not (0). */
     int (*can_write_format)(const char *format);
+    /* Since API 1.2 (check struct_size): decode the image file at `path` with the host's
+     * decoders, as an input is decoded (EXIF orientation applied, colour converted to sRGB,
+     * alpha kept). On BP_OK, `out` views pixels the host owns until release_image(*handle),
+     * which the stage calls exactly once; on BP_ERROR, `err` says why and nothing is held. */
+    bp_status (*read_image)(bp_job *job, const char *path, bp_image *out, void **handle, bp_error *err);
+    /* Since API 1.2: frees what read_image returned; NULL is ignored. */
+    void (*release_image)(void *handle);
 } bp_host_api;
 
 /* Stage flags. */

@@ -179,6 +179,23 @@ public:
                host_->can_write_format && host_->can_write_format(format.c_str()) != 0;
     }
 
+    // Decodes the image file at `path` with the host's decoders, as inputs are decoded (see
+    // bp_host_api.read_image): upright, in sRGB, alpha kept; 8-bit, 16-bit or float with 1,
+    // 3 or 4 channels. Returns a copy the stage owns. Needs a host of API 1.2 or later.
+    cv::Mat read_image(const std::string &path) const {
+        if (!host_has(offsetof(bp_host_api, release_image) + sizeof host_->release_image) || !host_->read_image ||
+            !host_->release_image)
+            throw std::runtime_error("this batchproc is too old to read images for a stage (API 1.2 needed)");
+        bp_image view{};
+        void *handle = nullptr;
+        bp_error err{};
+        if (host_->read_image(job_, path.c_str(), &view, &handle, &err) != BP_OK) throw std::runtime_error(err.message);
+        const std::unique_ptr<void, void (*)(void *)> held(handle, host_->release_image);
+        return cv::Mat(view.height, view.width, CV_MAKETYPE(cv_depth(view.depth), view.channels), view.data,
+                       view.stride)
+            .clone();
+    }
+
     // The size the current image stands for (see bp_host_api.get_source_size): the input's
     // full size while the image is the decoder's output, possibly decoded at reduced scale.
     cv::Size source_size() const {
@@ -353,6 +370,22 @@ public:
 private:
     void assign_value(const bp_param_value &v) override { value_ = v.string_value ? v.string_value : ""; }
     std::vector<const char *> choices_;
+    std::string value_;
+};
+
+// A file (API 1.2): the host refuses a config whose file is missing or unreadable, and the
+// stage gets its absolute path (a relative one is taken from the config file's folder).
+// Always optional with no default, so that a missing default file cannot fail configs
+// that never use it: a stage with a fallback file checks that one itself in validate().
+class PathParam : public detail::ParamBase {
+public:
+    PathParam(Stage *owner, const char *name, Unset, const char *doc)
+        : ParamBase(owner, name, BP_PARAM_PATH, doc, Range{}) {}
+    const std::string &value() const { return value_; }
+    operator const std::string &() const { return value_; }
+
+private:
+    void assign_value(const bp_param_value &v) override { value_ = v.string_value ? v.string_value : ""; }
     std::string value_;
 };
 

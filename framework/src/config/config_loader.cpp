@@ -637,7 +637,8 @@ void Validator::pipeline(const Entry *e, const SourceMark &root_mark, std::vecto
                          describe(params));
             // Any key is accepted here: the plugin host checks names against the stage's schema.
             for (const Entry &p : mapping(Value{params, stage_key, stage.mark}, {}))
-                stage.params.push_back(RawParam{p.name, p.value.node, p.value.mark});
+                stage.params.push_back(
+                    RawParam{p.name, p.value.node, p.value.mark, from_override(p.value.key) ? cwd_ : base_});
         }
         stages.push_back(std::move(stage));
     }

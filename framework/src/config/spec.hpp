@@ -60,6 +60,9 @@ struct RawParam {
     std::string name;
     YAML::Node value;
     SourceMark mark;
+    // The folder a relative path value (a PATH parameter) is taken from: the config file's,
+    // or the working folder for a value given with --set. Empty: the working folder.
+    std::filesystem::path base_dir = {};
 };
 
 struct StageSpec {

@@ -42,7 +42,18 @@ std::string recipe_text(const RunSpec &spec, const PipelinePlan &plan) {
     line({"output.metadata", static_cast<int>(spec.output.metadata), spec.output.strip_gps});
     for (const PlannedStage &stage : plan.stages) {
         nlohmann::json params = nlohmann::json::object();
-        for (const bp_param_value &v : stage.params.values()) params[v.name] = value_of(v);
+        for (const bp_param_value &v : stage.params.values()) {
+            params[v.name] = value_of(v);
+            // A file a stage reads (a watermark's logo, a font) is part of the recipe by its
+            // bytes: replacing it under the same name redoes the jobs.
+            if (v.type == BP_PARAM_PATH && v.is_set && v.string_value != nullptr) {
+                try {
+                    params[std::string(v.name) + "#content"] = hash_file_content(v.string_value);
+                } catch (const std::exception &) {
+                    params[std::string(v.name) + "#content"] = nullptr; // the stage will say what is wrong
+                }
+            }
+        }
         line({"stage", stage.ref.stage->name, stage.ref.plugin->id, stage.ref.plugin->version, params});
     }
     return text;

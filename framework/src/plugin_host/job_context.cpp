@@ -1,6 +1,7 @@
 #include "plugin_host/job_context.hpp"
 
 #include "codec/image_encoder.hpp"
+#include "plugin_host/host_images.hpp"
 
 #include <batchproc/plugin.hpp>
 
@@ -27,6 +28,8 @@ const bp_host_api *JobContext::host_api() {
         a.get_source_size = &api_get_source_size;
         a.write_image = &api_write_image;
         a.can_write_format = &api_can_write_format;
+        a.read_image = &host_read_image; // API 1.2
+        a.release_image = &host_release_image;
         return a;
     }();
     return &api;

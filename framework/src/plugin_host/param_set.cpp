@@ -2,10 +2,15 @@
 
 #include "config/suggest.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <sstream>
 
 namespace batchproc {
@@ -17,6 +22,7 @@ const char *param_type_name(int32_t type) {
     case BP_PARAM_BOOL: return "boolean";
     case BP_PARAM_STRING: return "string";
     case BP_PARAM_CHOICE: return "choice";
+    case BP_PARAM_PATH: return "path";
     }
     return "unknown";
 }
@@ -110,8 +116,40 @@ bool parse_bool(const std::string &text, bool &out) {
     return false;
 }
 
+// A PATH value made absolute (from `base`, or the working folder when `base` is empty; "~/"
+// from $HOME, as the config's own paths) and checked to be a readable regular file.
+// Returns an error sentence, or "" with `out` set.
+std::string resolve_file(const std::string &text, const std::filesystem::path &base, std::string &out) {
+    namespace fs = std::filesystem;
+    if (text.empty()) return "is an empty path; give a file";
+    fs::path p(text);
+    if (text == "~" || text.rfind("~/", 0) == 0) {
+        if (const char *home = std::getenv("HOME"); home != nullptr && *home != '\0')
+            p = fs::path(home) / text.substr(text.size() > 1 ? 2 : 1);
+    }
+    std::error_code ec;
+    std::string where;
+    if (p.is_relative()) {
+        const fs::path from = base.empty() ? fs::current_path(ec) : base;
+        where = " (\"" + text + "\" is taken from " + from.string() + ")";
+        p = from / p;
+    }
+    p = p.lexically_normal();
+    const fs::file_status st = fs::status(p, ec);
+    if (!fs::exists(st)) return "the file " + p.string() + " does not exist" + where;
+    if (fs::is_directory(st)) return p.string() + " is a folder; give a file" + where;
+    if (!fs::is_regular_file(st)) return p.string() + " is not a regular file";
+    const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return "cannot read the file " + p.string() + ": " + std::strerror(errno);
+    ::close(fd);
+    out = p.string();
+    return "";
+}
+
 // Fills `v` from `text`; returns an error sentence, or "" when the value is acceptable.
-std::string convert(const bp_param_schema &s, const std::string &text, bp_param_value &v, std::string &string_store) {
+// `base` is the folder relative PATH values are taken from.
+std::string convert(const bp_param_schema &s, const std::string &text, bp_param_value &v, std::string &string_store,
+                    const std::filesystem::path &base) {
     v.is_set = 1;
     switch (s.type) {
     case BP_PARAM_INT: {
@@ -145,6 +183,7 @@ std::string convert(const bp_param_schema &s, const std::string &text, bp_param_
         string_store = text;
         return "";
     }
+    case BP_PARAM_PATH: return resolve_file(text, base, string_store);
     default:
         string_store = text;
         return "";
@@ -187,16 +226,16 @@ ParamSet validate_params(const bp_stage_descriptor &stage, const StageSpec &spec
                                   std::string("must be a ") + param_type_name(s.type) + ", got a " +
                                       (given->value.IsSequence() ? "list" : given->value.IsMap() ? "mapping" : "null value"));
             text = given->value.Scalar();
-            const std::string error = convert(s, text, v, store);
+            const std::string error = convert(s, text, v, store, given->base_dir);
             if (!error.empty()) throw ConfigError(given->mark, key + "." + s.name, error);
         } else if (s.default_value != nullptr) {
-            const std::string error = convert(s, s.default_value, v, store);
+            const std::string error = convert(s, s.default_value, v, store, {});
             if (!error.empty())
                 throw ConfigError(spec.mark, key + "." + s.name, "the plugin's default is invalid: " + error);
         } else {
             v.is_set = 0;
         }
-        if (v.is_set && (s.type == BP_PARAM_STRING || s.type == BP_PARAM_CHOICE)) {
+        if (v.is_set && (s.type == BP_PARAM_STRING || s.type == BP_PARAM_CHOICE || s.type == BP_PARAM_PATH)) {
             set.strings_.push_back(std::make_unique<std::string>(store));
             v.string_value = set.strings_.back()->c_str();
         }
