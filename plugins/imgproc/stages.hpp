@@ -268,9 +268,13 @@ private:
 class Save : public Stage {
 public:
     static constexpr const char *name = "save";
-    static constexpr const char *doc = "Encodes the image and writes the job's output file.";
+    static constexpr const char *doc = "Encodes the image as it is at this point and writes it to an output file.";
     static constexpr uint32_t flags = BP_STAGE_NEEDS_IMAGE | BP_STAGE_WRITES_OUTPUT;
     static constexpr const char *extension_param = "format";
+    static constexpr const char *name_param = "name";
+    StringParam file_name{this, "name", unset,
+                          "this output's file name: a template relative to output.dir, as output.name (which "
+                          "it replaces for this save)"};
     ChoiceParam format{this, "format", "auto", {"auto", "jpg", "png", "webp", "tiff", "avif", "bmp"},
                        "file format; auto keeps the input's"};
     IntParam quality{this, "quality", 90, "jpg, webp and avif quality", {1, 100}};

@@ -12,6 +12,7 @@
 //   seed    int    no default (optional); create() requires it when mode is exact
 #include <batchproc/plugin.h>
 
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -105,7 +106,8 @@ bp_status process(void *state, const bp_host_api *host, bp_job *job, bp_error *e
 
 void destroy(void *state) noexcept { delete static_cast<Probe *>(state); }
 
-const bp_stage_descriptor stage = {sizeof(bp_stage_descriptor),
+// Laid out as API 1.1 had it (no name_param): a plugin built before 1.2 still loads.
+const bp_stage_descriptor stage = {offsetof(bp_stage_descriptor, name_param),
                                    "abi_probe",
                                    "Echoes its parameters and job as metrics (test stage).",
                                    0,

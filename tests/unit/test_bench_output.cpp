@@ -335,9 +335,9 @@ TEST(BenchCompare, FingerprintsReadTheOutputFiles) {
     batchproc::test::write_text(out / "x" / "a.png", "hello");
     std::vector<PlannedJob> jobs(3);
     jobs[0].display = "a.png";
-    jobs[0].output = out / "x" / "a.png";
+    jobs[0].outputs = {out / "x" / "a.png"};
     jobs[1].display = "b.png";
-    jobs[1].output = out / "b.png"; // never written
+    jobs[1].outputs = {out / "b.png"}; // never written
     jobs[2].display = "#2";         // no output
     std::vector<JobRecord> records(3);
     records[0].status = JobStatus::ok;

@@ -9,9 +9,9 @@ using namespace batchproc;
 
 TEST(JobChannel, MessagesSurviveFramingAndArbitrarySplits) {
     Pipe pipe = Pipe::make();
-    std::vector<JobMessage> sent{{3, 0, "/in/a b.jpg", "/out/a b.jpg"},
+    std::vector<JobMessage> sent{{3, 0, "/in/a b.jpg", pack_paths({"/out/a b.jpg", "/out/web/a b.webp"})},
                                  {4, 1, "", ""},
-                                 {5, 123456789012, "/in/été/ph\xC3\xB4to.png", std::string(3000, 'x')}};
+                                 {5, 123456789012, "/in/été/ph\xC3\xB4to.png", pack_paths({std::string(3000, 'x')})}};
     std::vector<char> bytes;
     for (const JobMessage &m : sent) encode_job(m, bytes);
     // Write one byte at a time from another thread, so the reader sees every split.
@@ -26,7 +26,7 @@ TEST(JobChannel, MessagesSurviveFramingAndArbitrarySplits) {
         EXPECT_EQ(got.slot, want.slot);
         EXPECT_EQ(got.index, want.index);
         EXPECT_EQ(got.input, want.input);
-        EXPECT_EQ(got.output, want.output);
+        EXPECT_EQ(got.outputs, want.outputs);
     }
     JobMessage extra;
     EXPECT_FALSE(reader.next(extra)); // end of input
@@ -39,4 +39,11 @@ TEST(JobChannel, WriteToAClosedPipeFailsInsteadOfKilling) {
     pipe.read.reset();
     const char c = 'x';
     EXPECT_FALSE(write_all(pipe.write.get(), &c, 1));
+}
+
+TEST(JobChannel, OutputPathsPackAndUnpack) {
+    const std::vector<std::filesystem::path> paths{"/out/a.jpg", "/out/web/a b.webp", "/out/\xff\xfe.png"};
+    EXPECT_EQ(unpack_paths(pack_paths(paths)), paths);
+    EXPECT_TRUE(unpack_paths(pack_paths({})).empty());
+    EXPECT_EQ(pack_paths({}), "");
 }

@@ -5,6 +5,7 @@
 #include <functional>
 
 namespace fs = std::filesystem;
+using Paths = std::vector<fs::path>;
 using batchproc::ConfigError;
 using batchproc::expand_output_name;
 using batchproc::InputFile;
@@ -125,20 +126,20 @@ TEST_F(JobPlanRun, DefaultNameKeepsFoldersAndLowerCasesTheExtension) {
     EXPECT_EQ(jobs[0].index, 0);
     EXPECT_EQ(jobs[0].input, "/base/in/a.JPG");
     EXPECT_EQ(jobs[0].display, "in/a.JPG");
-    EXPECT_EQ(jobs[0].output, "/base/out/a.jpg");
+    EXPECT_EQ(jobs[0].outputs, Paths{"/base/out/a.jpg"});
     EXPECT_EQ(jobs[1].index, 1);
-    EXPECT_EQ(jobs[1].output, "/base/out/x/y/b.png");
+    EXPECT_EQ(jobs[1].outputs, Paths{"/base/out/x/y/b.png"});
     EXPECT_EQ(jobs[1].display, "in/x/y/b.png");
     EXPECT_EQ(jobs[2].display, "/elsewhere/c.jpg"); // outside the config's folder: absolute
-    EXPECT_EQ(jobs[2].output, "/base/out/c.jpg");
+    EXPECT_EQ(jobs[2].outputs, Paths{"/base/out/c.jpg"});
 }
 
 TEST_F(JobPlanRun, SaveFormatSetsTheExtension) {
     add("", "a.JPG");
     add("sub", "b.tif");
     const auto jobs = plan(true, std::string("webp"));
-    EXPECT_EQ(jobs[0].output, "/base/out/a.webp");
-    EXPECT_EQ(jobs[1].output, "/base/out/sub/b.webp");
+    EXPECT_EQ(jobs[0].outputs, Paths{"/base/out/a.webp"});
+    EXPECT_EQ(jobs[1].outputs, Paths{"/base/out/sub/b.webp"});
 }
 
 TEST_F(JobPlanRun, EveryPlaceholderInAPlan) {
@@ -146,8 +147,8 @@ TEST_F(JobPlanRun, EveryPlaceholderInAPlan) {
     add("sub", "b.tif");
     spec_.output.name = "{rel_dir}/{index:04}-{stem}-{name}.{ext}";
     const auto jobs = plan(true, std::string("png"));
-    EXPECT_EQ(jobs[0].output, "/base/out/0000-a-a.JPG.png");
-    EXPECT_EQ(jobs[1].output, "/base/out/sub/0001-b-b.tif.png");
+    EXPECT_EQ(jobs[0].outputs, Paths{"/base/out/0000-a-a.JPG.png"});
+    EXPECT_EQ(jobs[1].outputs, Paths{"/base/out/sub/0001-b-b.tif.png"});
 }
 
 TEST_F(JobPlanRun, NothingWrittenMeansNoOutputsAndNoCollisionCheck) {
@@ -157,8 +158,8 @@ TEST_F(JobPlanRun, NothingWrittenMeansNoOutputsAndNoCollisionCheck) {
     spec_.output.name = "same";
     const auto jobs = plan(false);
     ASSERT_EQ(jobs.size(), 2u);
-    EXPECT_TRUE(jobs[0].output.empty());
-    EXPECT_TRUE(jobs[1].output.empty());
+    EXPECT_TRUE(jobs[0].outputs.empty());
+    EXPECT_TRUE(jobs[1].outputs.empty());
     EXPECT_EQ(jobs[1].input, "/base/in/a.png");
 }
 
@@ -190,8 +191,8 @@ TEST_F(JobPlanRun, NamesDifferingOnlyInCaseAreDistinct) {
     add("", "A.jpg");
     add("", "a.jpg");
     const auto jobs = plan();
-    EXPECT_EQ(jobs[0].output, "/base/out/A.jpg");
-    EXPECT_EQ(jobs[1].output, "/base/out/a.jpg");
+    EXPECT_EQ(jobs[0].outputs, Paths{"/base/out/A.jpg"});
+    EXPECT_EQ(jobs[1].outputs, Paths{"/base/out/a.jpg"});
 }
 
 TEST_F(JobPlanRun, NameMustStayInsideOutputDir) {
@@ -208,7 +209,7 @@ TEST_F(JobPlanRun, NameMustStayInsideOutputDir) {
     EXPECT_TRUE(contains(plan_error().message(), "outside output.dir"));
 
     spec_.output.name = "sub/../{name}"; // normalises to a.jpg: inside
-    EXPECT_EQ(plan()[0].output, "/base/out/a.jpg");
+    EXPECT_EQ(plan()[0].outputs, Paths{"/base/out/a.jpg"});
 }
 
 TEST_F(JobPlanRun, AbsoluteNameIsAnError) {
@@ -269,21 +270,87 @@ TEST_F(JobPlanRun, GeneratedJobs) {
         EXPECT_EQ(jobs[i].index, i);
         EXPECT_TRUE(jobs[i].input.empty());
         EXPECT_EQ(jobs[i].display, "#" + std::to_string(i));
-        EXPECT_EQ(jobs[i].output, "/base/out/job" + std::to_string(i) + ".out");
+        EXPECT_EQ(jobs[i].outputs, Paths{"/base/out/job" + std::to_string(i) + ".out"});
     }
     jobs = plan(true, std::string("png"));
-    EXPECT_EQ(jobs[2].output, "/base/out/job2.png");
+    EXPECT_EQ(jobs[2].outputs, Paths{"/base/out/job2.png"});
 
     spec_.output.name = "r_{index:03}_{name}";
-    EXPECT_EQ(plan()[1].output, "/base/out/r_001_job1.out");
+    EXPECT_EQ(plan()[1].outputs, Paths{"/base/out/r_001_job1.out"});
 
     spec_.output.name = "same.{ext}";
     const ConfigError e = plan_error();
     EXPECT_TRUE(contains(e.message(), "\"#0\" and \"#1\"")) << e.what();
 
-    EXPECT_TRUE(plan(false)[0].output.empty());
+    EXPECT_TRUE(plan(false)[0].outputs.empty());
     spec_.input.generate_count = 0;
     EXPECT_TRUE(plan().empty());
 }
 
 } // namespace
+
+// Several output stages: each slot has its format and, optionally, its own name.
+batchproc::OutputSlot slot(size_t stage, std::optional<std::string> ext, std::string name = "") {
+    batchproc::OutputSlot s;
+    s.stage = stage;
+    s.ext = std::move(ext);
+    s.name = std::move(name);
+    s.name_mark = {"/base/cfg.yaml", 20 + static_cast<int>(stage), 5};
+    s.stage_key = "pipeline[" + std::to_string(stage) + "].save";
+    s.name_key = s.stage_key + ".name";
+    return s;
+}
+
+TEST_F(JobPlanRun, EveryOutputStageGetsItsOwnPathInPipelineOrder) {
+    add("", "a.JPG");
+    add("sub", "b.png");
+    const auto jobs = plan_jobs(spec_, files_,
+                                {slot(1, "webp", "web/{rel_dir}/{stem}.{ext}"), slot(2, "jpg", "srcset/{stem}-800w.{ext}"),
+                                 slot(4, std::nullopt)});
+    ASSERT_EQ(jobs.size(), 2u);
+    EXPECT_EQ(jobs[0].outputs, (Paths{"/base/out/web/a.webp", "/base/out/srcset/a-800w.jpg", "/base/out/a.jpg"}));
+    EXPECT_EQ(jobs[1].outputs,
+              (Paths{"/base/out/web/sub/b.webp", "/base/out/srcset/b-800w.jpg", "/base/out/sub/b.png"}));
+}
+
+TEST_F(JobPlanRun, TwoOutputsOfOneJobOnOnePathAreAConfigErrorNamingBothStages) {
+    add("", "a.jpg");
+    const ConfigError e = config_error([&] { plan_jobs(spec_, files_, {slot(1, "jpg"), slot(3, "jpg")}); });
+    EXPECT_EQ(e.key(), "output.name") << e.what();
+    EXPECT_TRUE(contains(e.message(), "two outputs of \"in/a.jpg\"")) << e.what();
+    EXPECT_TRUE(contains(e.message(), "own name")) << e.what();
+    // Different formats under the default name do not collide.
+    EXPECT_EQ(plan_jobs(spec_, files_, {slot(1, "jpg"), slot(3, "webp")})[0].outputs,
+              (Paths{"/base/out/a.jpg", "/base/out/a.webp"}));
+}
+
+TEST_F(JobPlanRun, OutputsOfDifferentJobsAndStagesCollideAcrossSlots) {
+    add("", "a.jpg");
+    add("", "b.jpg");
+    // b's thumbnail is named like a's... no: the fixed name of slot 2 is the same for every job.
+    const ConfigError e =
+        config_error([&] { plan_jobs(spec_, files_, {slot(1, "jpg"), slot(2, "jpg", "thumbs/fixed.jpg")}); });
+    EXPECT_EQ(e.key(), "pipeline[2].save.name") << e.what();
+    EXPECT_EQ(e.mark().line, 22);
+    EXPECT_TRUE(contains(e.message(), "thumbs/fixed.jpg")) << e.what();
+    // A slot's name that gives another job's first output.
+    const ConfigError cross =
+        config_error([&] { plan_jobs(spec_, files_, {slot(1, "jpg"), slot(2, "jpg", "b.{ext}")}); });
+    EXPECT_TRUE(contains(cross.message(), "out/b.jpg")) << cross.what();
+}
+
+TEST_F(JobPlanRun, AStageNameIsCheckedLikeOutputName) {
+    add("", "a.jpg");
+    const ConfigError outside = config_error([&] { plan_jobs(spec_, files_, {slot(1, "jpg", "../{name}")}); });
+    EXPECT_EQ(outside.key(), "pipeline[1].save.name");
+    EXPECT_TRUE(contains(outside.message(), "outside output.dir")) << outside.what();
+    const ConfigError unknown = config_error([&] { plan_jobs(spec_, files_, {slot(1, "jpg", "{size}.jpg")}); });
+    EXPECT_EQ(unknown.key(), "pipeline[1].save.name");
+    EXPECT_TRUE(contains(unknown.message(), "unknown placeholder")) << unknown.what();
+    const ConfigError input = config_error([&] {
+        spec_.output.dir = "/base/in";
+        plan_jobs(spec_, files_, {slot(1, "png"), slot(2, "jpg", "{name}")});
+    });
+    EXPECT_TRUE(contains(input.message(), "input file itself")) << input.what();
+}
+

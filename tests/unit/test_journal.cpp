@@ -77,6 +77,10 @@ std::string describe(const JournalRow &r) {
     out << " status=" << r.status << " error=" << testing::PrintToString(r.error) << " attempts=" << r.attempts
         << " died=" << r.died_running << " metrics=" << r.metrics_json << " ms=" << r.ms << " pid=" << r.worker_pid
         << " run=" << r.run_id << " t=" << r.started_unix_ns << ".." << r.ended_unix_ns;
+    for (const JournalOutput &o : r.more_outputs) {
+        out << " more=" << testing::PrintToString(o.path) << " ";
+        id(o.identity);
+    }
     return out.str();
 }
 
@@ -599,12 +603,12 @@ TEST(Journal, ANewerSchemaVersionIsRefusedAndForceMovesItAside) {
     }
     {
         RawDb raw(path);
-        raw.exec("UPDATE meta SET value = '4' WHERE name = 'schema_version'");
+        raw.exec("UPDATE meta SET value = '5' WHERE name = 'schema_version'");
     }
     const JournalError e = open_error(path);
     EXPECT_EQ(e.reason(), JournalError::Reason::newer_version);
     EXPECT_TRUE(contains(e.what(), "journal " + path.string() + " was written by a newer batchproc")) << e.what();
-    EXPECT_TRUE(contains(e.what(), "version 4")) << e.what();
+    EXPECT_TRUE(contains(e.what(), "version 5")) << e.what();
     EXPECT_TRUE(contains(e.what(), "--force")) << e.what();
     {
         Journal j = Journal::open(path, "run-forced", true);
@@ -613,7 +617,7 @@ TEST(Journal, ANewerSchemaVersionIsRefusedAndForceMovesItAside) {
     const auto broken = broken_files(path);
     ASSERT_EQ(broken.size(), 1u);
     RawDb kept(broken[0]);
-    EXPECT_EQ(kept.text("SELECT value FROM meta WHERE name = 'schema_version'"), "4");
+    EXPECT_EQ(kept.text("SELECT value FROM meta WHERE name = 'schema_version'"), "5");
 }
 
 TEST(Journal, ForceOnAGoodJournalKeepsTheFileAndDropsItsRows) {
@@ -706,13 +710,42 @@ TEST(Journal, OlderSchemaVersionsAreReadAsTheyAreAndMigratedInPlace) {
             j.record(died);
         }
         RawDb raw(path);
-        EXPECT_EQ(raw.text("SELECT value FROM meta WHERE name = 'schema_version'"), "3");
+        EXPECT_EQ(raw.text("SELECT value FROM meta WHERE name = 'schema_version'"), "4");
         EXPECT_EQ(raw.text("SELECT count(*) FROM sqlite_master WHERE name = 'jobs'"), "0");
         const auto migrated = read_journal_rows(path);
         ASSERT_EQ(migrated.size(), 2u);
         EXPECT_SAME_ROW(migrated.at(kInvalidUtf8), old_row);
         EXPECT_EQ(migrated.at("d").died_running, 3);
     }
+}
+
+// Version 3 is version 4 without rows of several outputs: the number changes, the batches stay.
+TEST(Journal, AVersion3JournalIsMigratedByItsNumberAndRowsOfSeveralOutputsComeBack) {
+    TempDir dir("bp-journal");
+    const fs::path path = dir / "journal.sqlite";
+    const JournalRow old_row = sample_row("a", 4);
+    {
+        Journal j = Journal::open(path, "run-a", false);
+        j.record(old_row);
+    }
+    RawDb(path).exec("UPDATE meta SET value = '3' WHERE name = 'schema_version'");
+    JournalRow several = sample_row("b", 5);
+    several.more_outputs = {{"/out/web/b.webp", {}}, {"/out/" + kInvalidUtf8 + "-400w.jpg", {}}};
+    several.more_outputs[0].identity.exists = true;
+    several.more_outputs[0].identity.size = 1234;
+    several.more_outputs[1].identity.mtime_ns = -7;
+    {
+        Journal j = Journal::open(path, "run-b", false);
+        const auto loaded = j.load();
+        ASSERT_EQ(loaded.size(), 1u);
+        EXPECT_SAME_ROW(loaded.at("a"), old_row);
+        j.record(several);
+    }
+    EXPECT_EQ(RawDb(path).text("SELECT value FROM meta WHERE name = 'schema_version'"), "4");
+    const auto rows = read_journal_rows(path);
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_SAME_ROW(rows.at("a"), old_row);
+    EXPECT_SAME_ROW(rows.at("b"), several);
 }
 
 TEST(Journal, ARunThatDiesWhileAJobRunsCountsOnceAgainstThatJob) {

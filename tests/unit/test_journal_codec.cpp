@@ -60,6 +60,36 @@ TEST(JournalCodec, RepeatedAndChangingRecipesAndRunIdsComeBackAsWritten) {
     EXPECT_EQ(rows.at("a").attempts, -1);
 }
 
+TEST(JournalCodec, RowsOfSeveralOutputsKeepEveryPathAndIdentity) {
+    BatchWriter w;
+    JournalRow row = row_with("a", "r1", "run-1");
+    row.output_path = "/out/web/a.webp";
+    row.more_outputs = {{"/out/srcset/a-800w.jpg", {}}, {"/out/thumbs/a.jpg", {}}};
+    row.more_outputs[0].identity.exists = true;
+    row.more_outputs[0].identity.size = std::numeric_limits<uint64_t>::max();
+    row.more_outputs[1].identity.mtime_ns = std::numeric_limits<int64_t>::min();
+    row.more_outputs[1].identity.content_hash = "abc";
+    w.add_row(row);
+    w.add_row(row_with("b", "r1", "run-1")); // one output: the short kind, after a long one
+    const Rows rows = decode(w);
+    ASSERT_EQ(rows.size(), 2u);
+    const JournalRow &a = rows.at("a");
+    EXPECT_EQ(a.recipe, "r1");
+    EXPECT_EQ(a.output_path, "/out/web/a.webp");
+    ASSERT_EQ(a.more_outputs.size(), 2u);
+    EXPECT_EQ(a.more_outputs[0].path, "/out/srcset/a-800w.jpg");
+    EXPECT_TRUE(a.more_outputs[0].identity.exists);
+    EXPECT_EQ(a.more_outputs[0].identity.size, std::numeric_limits<uint64_t>::max());
+    EXPECT_EQ(a.more_outputs[1].path, "/out/thumbs/a.jpg");
+    EXPECT_EQ(a.more_outputs[1].identity.mtime_ns, std::numeric_limits<int64_t>::min());
+    EXPECT_EQ(a.more_outputs[1].identity.content_hash, "abc");
+    EXPECT_TRUE(rows.at("b").more_outputs.empty());
+    EXPECT_EQ(rows.at("b").recipe, "r1");
+    // Cut inside the list of outputs: refused.
+    Rows cut;
+    EXPECT_THROW(apply_batch(w.data().substr(0, w.data().size() / 2), 1, cut), std::runtime_error);
+}
+
 TEST(JournalCodec, ARunningMarkKeepsTheRowAndALaterRowReplacesIt) {
     BatchWriter w;
     JournalRow done = row_with("a", "r1", "run-1");

@@ -49,10 +49,10 @@ TEST(Report, JobsCarryTheContractFields) {
     std::vector<PlannedJob> jobs(2);
     jobs[0].input = "/base/in/a.jpg";
     jobs[0].display = "in/a.jpg";
-    jobs[0].output = "/base/out/a.jpg";
+    jobs[0].outputs = {"/base/out/a.jpg"};
     jobs[1].input = "/base/in/b.jpg";
     jobs[1].display = "in/b.jpg";
-    jobs[1].output = "/base/out/b.jpg";
+    jobs[1].outputs = {"/base/out/b.jpg"};
     std::vector<JobRecord> records{record(JobStatus::ok), record(JobStatus::failed)};
     records[0].metrics_json = R"({"width":3,"height":2})";
     records[1].error = "truncated JPEG: premature end of data";

@@ -77,9 +77,12 @@ std::vector<std::string> overrides_of(const RunArgs &a) {
 int cmd_run(const RunArgs &args, const Verbosity &v) {
     PreparedRun run = prepare_run(args.config, overrides_of(args));
     if (args.dry_run) {
-        for (const PlannedJob &job : run.jobs)
-            std::printf("%s -> %s\n", job.display.c_str(),
-                        job.output.empty() ? "(no output)" : display_path(job.output, display_base(run.spec)).c_str());
+        for (const PlannedJob &job : run.jobs) {
+            std::string outputs;
+            for (const std::filesystem::path &output : job.outputs)
+                outputs += (outputs.empty() ? "" : ", ") + display_path(output, display_base(run.spec));
+            std::printf("%s -> %s\n", job.display.c_str(), outputs.empty() ? "(no output)" : outputs.c_str());
+        }
         std::printf("%zu jobs; nothing was run (--dry-run)\n", run.jobs.size());
         return kExitOk;
     }

@@ -182,6 +182,11 @@ typedef struct bp_stage_descriptor {
      * the decoder may then decode JPEGs at 1/2, 1/4 or 1/8 scale down to that size
      * (shrink-on-load). 0 = the full image is needed. */
     int32_t (*decode_hint)(void *state, int32_t source_width, int32_t source_height) BP_NOEXCEPT;
+    /* Since API 1.2, for BP_STAGE_WRITES_OUTPUT (may be NULL): the STRING parameter that names
+     * this stage's output file, a template relative to output.dir with the placeholders of
+     * output.name; unset, the file is named by output.name. A pipeline may hold several
+     * output stages: each writes the image as it is at that point, to its own file. */
+    const char *name_param;
 } bp_stage_descriptor;
 
 typedef struct bp_plugin_descriptor {

@@ -249,10 +249,12 @@ private:
 // and may redeclare:
 //   static constexpr uint32_t flags;              (default: BP_STAGE_NEEDS_IMAGE)
 //   static constexpr const char *extension_param; (for output stages)
+//   static constexpr const char *name_param;      (for output stages: their own file name)
 class Stage {
 public:
     static constexpr uint32_t flags = BP_STAGE_NEEDS_IMAGE;
     static constexpr const char *extension_param = nullptr;
+    static constexpr const char *name_param = nullptr;
 
     Stage() = default;
     Stage(const Stage &) = delete;
@@ -408,6 +410,7 @@ public:
         descriptor_.process = &process;
         descriptor_.destroy = &destroy;
         descriptor_.decode_hint = &decode_hint;
+        descriptor_.name_param = T::name_param;
     }
     const bp_stage_descriptor *descriptor() const { return &descriptor_; }
 

@@ -86,10 +86,16 @@ std::vector<JobFingerprint> fingerprint_jobs(const std::vector<PlannedJob> &jobs
         f.status = to_string(r.status);
         f.metrics = nlohmann::json::parse(r.metrics_json, nullptr, false);
         if (f.metrics.is_discarded()) f.metrics = nlohmann::json::object();
-        if (!job.output.empty()) {
-            const fs::path rel = job.output.lexically_relative(output_dir);
-            f.output = rel.empty() ? job.output.generic_string() : rel.generic_string();
-            f.output_exists = hash_file(job.output, f.output_size, f.output_hash);
+        // Several outputs fold into one fingerprint: their names, total size and a hash of hashes.
+        f.output_exists = !job.outputs.empty();
+        for (const fs::path &output : job.outputs) {
+            const fs::path rel = output.lexically_relative(output_dir);
+            f.output += (f.output.empty() ? "" : ", ") + (rel.empty() ? output.generic_string() : rel.generic_string());
+            uint64_t size = 0, hash = 0;
+            f.output_exists = hash_file(output, size, hash) && f.output_exists;
+            f.output_size += size;
+            f.output_hash = job.outputs.size() == 1 ? hash
+                            : fnv1a64(&hash, sizeof hash, f.output_hash == 0 ? 14695981039346656037ull : f.output_hash);
         }
         out.push_back(std::move(f));
     }

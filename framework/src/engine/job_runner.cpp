@@ -56,6 +56,8 @@ JobRunner::JobRunner(const RunSpec &spec, const PipelinePlan &plan)
     output_options_.overwrite = spec.output.overwrite;
     output_options_.durable = spec.output.durable;
     if (!spec.output.dir.empty()) output_options_.root = normal_absolute(spec.output.dir);
+    output_slot_.assign(plan.stages.size(), -1);
+    for (size_t o = 0; o < plan.outputs.size(); ++o) output_slot_.at(plan.outputs[o].stage) = static_cast<int>(o);
 }
 
 int JobRunner::decode_hint(const std::vector<uint8_t> &bytes) {
@@ -107,18 +109,19 @@ JobRecord JobRunner::run(const PlannedJob &job) {
                 ctx.metrics()["decode_scale"] = "1/" + std::to_string(decoded.scale_denominator);
             }
         }
-        if (!job.output.empty()) {
-            const std::filesystem::path output = job.output;
+        if (!job.outputs.empty()) {
+            ctx.set_output_count(job.outputs.size());
             const WriteOptions &options = output_options_;
-            ctx.set_output_writer([output, &options, &metadata, &ctx](const void *data, size_t size) {
+            ctx.set_output_writer([&job, &options, &metadata, &ctx](const void *data, size_t size) {
+                const std::filesystem::path &output = job.outputs.at(static_cast<size_t>(ctx.current_output()));
                 // A profile the encoder embedded itself needs no exiv2 pass (nor a format
                 // exiv2 can write: WebP's ICCP chunk, AVIF).
                 if (metadata.source == nullptr && (metadata.icc.empty() || ctx.profile_embedded())) {
                     write_file_atomically(output, data, size, options);
                     return;
                 }
-                metadata.width = ctx.image().cols; // the image being saved
-                metadata.height = ctx.image().rows;
+                metadata.width = ctx.writing_width(); // the image being saved
+                metadata.height = ctx.writing_height();
                 const std::vector<uint8_t> with_metadata = apply_metadata(data, size, metadata);
                 write_file_atomically(output, with_metadata.data(), with_metadata.size(), options);
             });
@@ -126,7 +129,9 @@ JobRecord JobRunner::run(const PlannedJob &job) {
         auto &stages = pipeline_.stages();
         record.stage_ms.reserve(stages.size());
         bool failed = false;
-        for (StageInstance &stage : stages) {
+        for (size_t i = 0; i < stages.size(); ++i) {
+            StageInstance &stage = stages[i];
+            ctx.set_current_output(output_slot_[i]);
             const auto stage_start = Clock::now();
             const std::string error = stage.process(ctx);
             record.stage_ms.push_back({stage.name(), ms_since(stage_start)});
@@ -138,7 +143,7 @@ JobRecord JobRunner::run(const PlannedJob &job) {
             }
         }
         if (!failed) {
-            if (plan_.writes_output && !job.output.empty() && !ctx.output_written())
+            if (!job.outputs.empty() && !ctx.output_written())
                 throw std::runtime_error("the pipeline finished without writing its output");
             record.status = JobStatus::ok;
         }
@@ -151,6 +156,22 @@ JobRecord JobRunner::run(const PlannedJob &job) {
         auto &m = ctx.metrics();
         if (!m.contains("width")) m["width"] = ctx.image().cols;
         if (!m.contains("height")) m["height"] = ctx.image().rows;
+    }
+    if (job.outputs.size() > 1) {
+        // Each output's own size and bytes: the output stages' metrics share their keys.
+        nlohmann::ordered_json outputs = nlohmann::ordered_json::array();
+        for (const JobContext::Output &o : ctx.outputs()) {
+            nlohmann::ordered_json entry = nlohmann::ordered_json::object();
+            if (o.written) {
+                if (o.width > 0) {
+                    entry["width"] = o.width;
+                    entry["height"] = o.height;
+                }
+                entry["bytes"] = o.bytes;
+            }
+            outputs.push_back(std::move(entry));
+        }
+        ctx.metrics()["outputs"] = std::move(outputs);
     }
     make_json_text_valid(ctx.metrics()); // a stage may put a file name in a metric
     record.metrics_json = ctx.metrics().dump();

@@ -30,6 +30,7 @@ private:
     const PipelinePlan &plan_;
     Pipeline pipeline_;
     long pid_; // a runner never changes process: asked once, not per job
+    std::vector<int> output_slot_; // per stage: its index among the output stages, -1 for the others
     WriteOptions output_options_; // how outputs are written (output.overwrite, durable, dir): the same for every job
 };
 

@@ -73,14 +73,31 @@ nlohmann::ordered_json build_report(const RunSpec &spec, const std::vector<Plann
         const JobRecord &r = records[i];
         nlohmann::ordered_json j;
         put_path(j, "input", job.display);
-        if (job.output.empty() || (r.status != JobStatus::ok && r.status != JobStatus::unchanged)) j["output"] = nullptr;
-        else put_path(j, "output", display_path(job.output, display_base(spec)));
+        const bool done = r.status == JobStatus::ok || r.status == JobStatus::unchanged;
+        if (job.outputs.empty() || !done) j["output"] = nullptr;
+        else put_path(j, "output", display_path(job.outputs.front(), display_base(spec)));
+        nlohmann::ordered_json metrics = nlohmann::ordered_json::parse(r.metrics_json, nullptr, false);
+        if (job.outputs.size() > 1 && done) {
+            // Every output, in pipeline order ("output" is the first), with the size and
+            // bytes the job runner noted in the metrics.
+            const nlohmann::ordered_json *noted = nullptr;
+            if (metrics.is_object() && metrics.contains("outputs") && metrics["outputs"].size() == job.outputs.size())
+                noted = &metrics["outputs"];
+            nlohmann::ordered_json outputs = nlohmann::ordered_json::array();
+            for (size_t o = 0; o < job.outputs.size(); ++o) {
+                nlohmann::ordered_json entry;
+                put_path(entry, "path", display_path(job.outputs[o], display_base(spec)));
+                if (noted != nullptr && (*noted)[o].is_object())
+                    for (const auto &[k, v] : (*noted)[o].items()) entry[k] = v;
+                outputs.push_back(std::move(entry));
+            }
+            j["outputs"] = std::move(outputs);
+        }
         j["status"] = to_string(r.status);
         j["error"] = r.error.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.error);
         j["attempts"] = r.attempts;
         j["worker_pid"] = r.worker_pid == 0 ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(r.worker_pid);
         j["ms"] = r.ms;
-        nlohmann::ordered_json metrics = nlohmann::ordered_json::parse(r.metrics_json, nullptr, false);
         j["metrics"] = metrics.is_discarded() ? nlohmann::ordered_json::object() : metrics;
         if (!r.warnings.empty()) j["warnings"] = r.warnings;
         list.push_back(std::move(j));

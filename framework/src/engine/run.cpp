@@ -29,13 +29,13 @@ PreparedRun prepare_run(const std::filesystem::path &config, const std::vector<s
     run.spec.display_base = std::filesystem::current_path();
     run.registry = std::make_unique<PluginRegistry>(run.spec.plugin_path);
     run.plan = plan_pipeline(run.spec, *run.registry);
-    if (!run.spec.output.dir.empty() && !run.plan.writes_output)
+    if (!run.spec.output.dir.empty() && !run.plan.writes_output())
         spdlog::warn("output.dir is {}, but no stage of the pipeline writes files (add a save stage, such as "
                      "save: {{format: jpg}}): nothing will be written there",
                      run.spec.output.dir.string());
     std::vector<InputFile> files;
     if (!run.spec.input.generate_count) files = scan_inputs(run.spec.input);
-    if (run.plan.writes_output && !run.spec.output.dir.empty()) {
+    if (run.plan.writes_output() && !run.spec.output.dir.empty()) {
         // An output folder inside an input folder must not feed the last run's outputs
         // back in as inputs.
         const std::filesystem::path out = normal_absolute(run.spec.output.dir);
@@ -45,7 +45,7 @@ PreparedRun prepare_run(const std::filesystem::path &config, const std::vector<s
         if (files.size() != before)
             spdlog::info("{} file(s) under output.dir {} are not taken as inputs", before - files.size(), out.string());
     }
-    run.jobs = plan_jobs(run.spec, files, run.plan.writes_output, run.plan.output_ext);
+    run.jobs = plan_jobs(run.spec, files, run.plan.outputs);
     if (run.jobs.empty())
         spdlog::info("nothing to do: {}", !run.spec.input.list.empty() ? "the input list names no file"
                                           : run.spec.input.generate_count ? "input.generate.count is 0"
@@ -135,7 +135,7 @@ RunResult execute_run(PreparedRun &run, const RunOptions &options) {
     {
         std::set<std::filesystem::path> folders;
         for (const PlannedJob &job : to_run)
-            if (!job.output.empty()) folders.insert(job.output.parent_path());
+            for (const std::filesystem::path &output : job.outputs) folders.insert(output.parent_path());
         size_t removed = 0;
         for (const std::filesystem::path &folder : folders) removed += remove_stale_temp_files(folder);
         if (removed > 0) spdlog::info("removed {} temporary file(s) left by an earlier run that was killed", removed);

@@ -59,8 +59,13 @@ JournalRow &RunJournal::row_for(size_t job, const PlannedJob &planned) {
     row.key = planned.key;
     row.input = verdict.input;
     row.recipe = stamp_;
-    row.output_path = planned.output.native();
+    row.output_path = planned.outputs.empty() ? std::string() : planned.outputs.front().native();
     row.output = FileIdentity{};
+    row.more_outputs.resize(planned.outputs.empty() ? 0 : planned.outputs.size() - 1);
+    for (size_t o = 1; o < planned.outputs.size(); ++o) {
+        row.more_outputs[o - 1].path = planned.outputs[o].native();
+        row.more_outputs[o - 1].identity = FileIdentity{};
+    }
     row.error.clear();
     row.died_running = verdict.row == nullptr ? 0 : verdict.row->died_running;
     row.metrics_json = "{}";
@@ -106,6 +111,8 @@ void RunJournal::write_row(JournalRow &row) {
     try {
         // The output's size and mtime, which a rerun checks it against.
         if (row.status == "ok" && !row.output_path.empty()) row.output = identify_file(row.output_path, false);
+        if (row.status == "ok")
+            for (JournalOutput &o : row.more_outputs) o.identity = identify_file(o.path, false);
         journal_.record(row);
     } catch (const std::exception &e) {
         warn_once(e);

@@ -26,8 +26,13 @@ nlohmann::ordered_json run_status(const PreparedRun &run) {
         const PlannedJob &job = run.jobs[i];
         nlohmann::ordered_json j;
         j["input"] = job.display;
-        j["output"] = job.output.empty() ? nlohmann::ordered_json(nullptr)
-                                         : nlohmann::ordered_json(display_path(job.output, display_base(spec)));
+        j["output"] = job.outputs.empty() ? nlohmann::ordered_json(nullptr)
+                                          : nlohmann::ordered_json(display_path(job.outputs.front(), display_base(spec)));
+        if (job.outputs.size() > 1) {
+            nlohmann::ordered_json outputs = nlohmann::ordered_json::array();
+            for (const std::filesystem::path &output : job.outputs) outputs.push_back(display_path(output, display_base(spec)));
+            j["outputs"] = std::move(outputs);
+        }
         j["action"] = v.verdict == Verdict::unchanged ? "skip" : v.verdict == Verdict::given_up ? "give up" : "run";
         j["reason"] = v.verdict == Verdict::given_up ? "given up" : to_string(v.reason);
         j["detail"] = v.detail;

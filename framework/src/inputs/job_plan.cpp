@@ -23,13 +23,19 @@ struct Piece {
     int width = 0;       // index: zero-pad to this many digits (0 = no padding)
 };
 
-ConfigError name_error(const SourceMark &mark, const std::string &message) {
-    return ConfigError(mark, "output.name", message);
+// Where a name template was given: output.name, or an output stage's own name parameter.
+struct NameSite {
+    SourceMark mark;
+    std::string key;
+};
+
+ConfigError name_error(const NameSite &site, const std::string &message) {
+    return ConfigError(site.mark, site.key, message);
 }
 
 std::string in_quotes(const std::string &s) { return "\"" + s + "\""; }
 
-Piece parse_placeholder(const std::string &tmpl, const std::string &body, const SourceMark &mark) {
+Piece parse_placeholder(const std::string &tmpl, const std::string &body, const NameSite &mark) {
     const size_t colon = body.find(':');
     const std::string key = body.substr(0, colon);
     Piece piece;
@@ -61,7 +67,7 @@ Piece parse_placeholder(const std::string &tmpl, const std::string &body, const 
     return piece;
 }
 
-std::vector<Piece> parse_name(const std::string &tmpl, const SourceMark &mark) {
+std::vector<Piece> parse_name(const std::string &tmpl, const NameSite &mark) {
     std::vector<Piece> pieces;
     const auto add_text = [&](char c) {
         if (pieces.empty() || pieces.back().kind != Piece::text) pieces.push_back({});
@@ -156,7 +162,7 @@ fs::path display_base(const RunSpec &spec) {
 }
 
 std::string expand_output_name(const std::string &tmpl, const OutputNameFields &fields) {
-    return expand(parse_name(tmpl, SourceMark{}), fields);
+    return expand(parse_name(tmpl, NameSite{SourceMark{}, "output.name"}), fields);
 }
 
 namespace {
@@ -165,49 +171,66 @@ namespace {
 // link could send outputs anywhere, and an output path that reaches an input through a link
 // (output.dir a link to the input folder, say) would replace it.
 void check_outputs_after_links(const RunSpec &spec, const std::vector<PlannedJob> &jobs,
-                               const std::vector<InputFile> &files, const fs::path &out_dir) {
+                               const std::vector<InputFile> &files, const fs::path &out_dir,
+                               const std::vector<NameSite> &sites) {
     const SourceMark dir_mark = spec.output.mark.file.empty() ? SourceMark{spec.config_path.string(), 0, 0}
                                                               : spec.output.mark;
     const fs::path base = display_base(spec);
     std::set<fs::path> folders_checked;
-    for (const PlannedJob &job : jobs) {
-        const fs::path folder = job.output.parent_path();
-        if (!folders_checked.insert(folder).second) continue;
-        if (const auto link = first_link_below(out_dir, folder))
-            throw ConfigError(dir_mark, "output.dir",
-                              "the output of " + in_quotes(job.display) + " would go through " +
-                                  in_quotes(display_path(*link, base)) + ", a symbolic link to " +
-                                  in_quotes(resolve_links(*link).string()) +
-                                  "; outputs are written only into real folders inside output.dir (output.dir "
-                                  "itself may be a link): replace the link with a folder");
-    }
+    for (const PlannedJob &job : jobs)
+        for (const fs::path &output : job.outputs) {
+            const fs::path folder = output.parent_path();
+            if (!folders_checked.insert(folder).second) continue;
+            if (const auto link = first_link_below(out_dir, folder))
+                throw ConfigError(dir_mark, "output.dir",
+                                  "the output of " + in_quotes(job.display) + " would go through " +
+                                      in_quotes(display_path(*link, base)) + ", a symbolic link to " +
+                                      in_quotes(resolve_links(*link).string()) +
+                                      "; outputs are written only into real folders inside output.dir (output.dir "
+                                      "itself may be a link): replace the link with a folder");
+        }
     std::unordered_map<FileId, size_t, FileIdHash> input_of;
     for (size_t k = 0; k < files.size(); ++k)
         if (files[k].ino != 0) input_of.emplace(FileId{files[k].dev, files[k].ino}, k);
     if (input_of.empty()) return;
-    for (const PlannedJob &job : jobs) {
-        const std::optional<FileId> id = file_id(job.output);
-        if (!id) continue;
-        const auto in = input_of.find(*id);
-        if (in == input_of.end()) continue;
-        throw ConfigError(spec.output.name_mark, "output.name",
-                          "the output of " + in_quotes(job.display) + ", " + in_quotes(display_path(job.output, base)) +
-                              ", is the input file " + in_quotes(jobs[in->second].display) +
-                              " (the same file through a symbolic link or another name); writing it would destroy "
-                              "that input: choose another output.dir or output.name");
-    }
+    for (const PlannedJob &job : jobs)
+        for (size_t o = 0; o < job.outputs.size(); ++o) {
+            const std::optional<FileId> id = file_id(job.outputs[o]);
+            if (!id) continue;
+            const auto in = input_of.find(*id);
+            if (in == input_of.end()) continue;
+            throw name_error(sites[o], "the output of " + in_quotes(job.display) + ", " +
+                                           in_quotes(display_path(job.outputs[o], base)) + ", is the input file " +
+                                           in_quotes(jobs[in->second].display) +
+                                           " (the same file through a symbolic link or another name); writing it "
+                                           "would destroy that input: choose another output.dir or name");
+        }
 }
 
 } // namespace
 
-std::vector<PlannedJob> plan_jobs(const RunSpec &spec, const std::vector<InputFile> &files, bool writes_output,
-                                  const std::optional<std::string> &output_ext) {
-    const SourceMark &mark = spec.output.name_mark;
-    const std::string &tmpl = spec.output.name;
-    // Parsed even when nothing is written: a malformed name is a malformed config.
-    const std::vector<Piece> pieces = parse_name(tmpl, mark);
-    if (!pieces.empty() && pieces.front().kind == Piece::text && pieces.front().literal.front() == '/')
-        throw name_error(mark, in_quotes(tmpl) + " is an absolute path; output.name must be relative to output.dir");
+std::vector<PlannedJob> plan_jobs(const RunSpec &spec, const std::vector<InputFile> &files,
+                                  const std::vector<OutputSlot> &slots) {
+    // Every template is parsed, output.name even when nothing is written: a malformed name
+    // is a malformed config.
+    const NameSite config_site{spec.output.name_mark, "output.name"};
+    const std::vector<Piece> config_pieces = parse_name(spec.output.name, config_site);
+    std::vector<NameSite> sites;
+    std::vector<std::vector<Piece>> pieces;
+    std::vector<std::string> templates;
+    for (const OutputSlot &slot : slots) {
+        const bool own = !slot.name.empty();
+        sites.push_back(own ? NameSite{slot.name_mark, slot.name_key} : config_site);
+        templates.push_back(own ? slot.name : spec.output.name);
+        pieces.push_back(own ? parse_name(slot.name, sites.back()) : config_pieces);
+    }
+    const auto check_relative = [](const std::vector<Piece> &p, const NameSite &site, const std::string &tmpl) {
+        if (!p.empty() && p.front().kind == Piece::text && p.front().literal.front() == '/')
+            throw name_error(site, in_quotes(tmpl) + " is an absolute path; a name must be relative to output.dir");
+    };
+    check_relative(config_pieces, config_site, spec.output.name);
+    for (size_t o = 0; o < slots.size(); ++o) check_relative(pieces[o], sites[o], templates[o]);
+    const bool writes_output = !slots.empty();
     if (writes_output && spec.output.dir.empty()) {
         const SourceMark dir_mark = spec.output.mark.file.empty() ? SourceMark{spec.config_path.string(), 0, 0}
                                                                   : spec.output.mark;
@@ -216,8 +239,6 @@ std::vector<PlannedJob> plan_jobs(const RunSpec &spec, const std::vector<InputFi
 
     const fs::path base = display_base(spec);
     const fs::path out_dir = writes_output ? normal_absolute(spec.output.dir) : fs::path();
-    const std::optional<std::string> forced_ext =
-        output_ext ? std::optional<std::string>(clean_ext(*output_ext)) : std::nullopt;
 
     std::vector<PlannedJob> jobs;
     std::vector<OutputNameFields> fields;
@@ -227,11 +248,9 @@ std::vector<PlannedJob> plan_jobs(const RunSpec &spec, const std::vector<InputFi
         for (int64_t i = 0; i < count; ++i) {
             OutputNameFields f;
             f.stem = "job" + std::to_string(i);
-            f.ext = forced_ext.value_or("out");
-            f.name = f.ext.empty() ? f.stem : f.stem + "." + f.ext;
             f.index = i;
             fields.push_back(std::move(f));
-            jobs.push_back({i, fs::path(), "#" + std::to_string(i), fs::path(), "#" + std::to_string(i)});
+            jobs.push_back({i, fs::path(), "#" + std::to_string(i), {}, "#" + std::to_string(i)});
         }
     } else {
         jobs.reserve(files.size());
@@ -242,13 +261,12 @@ std::vector<PlannedJob> plan_jobs(const RunSpec &spec, const std::vector<InputFi
             f.stem = in.stem().string();
             f.name = in.filename().string();
             f.src_ext = clean_ext(in.extension().string());
-            f.ext = forced_ext ? *forced_ext : f.src_ext;
             f.rel_dir = files[k].rel_dir;
             f.index = i;
             fields.push_back(std::move(f));
             std::string key = files[k].rel_dir.empty() ? in.filename().string() : files[k].rel_dir + "/" + in.filename().string();
             if (spec.input.paths.size() > 1) key = std::to_string(files[k].root_index) + ":" + key;
-            jobs.push_back({i, in, display_path(in, base), fs::path(), std::move(key)});
+            jobs.push_back({i, in, display_path(in, base), {}, std::move(key)});
         }
     }
     if (!writes_output) return jobs;
@@ -257,50 +275,82 @@ std::vector<PlannedJob> plan_jobs(const RunSpec &spec, const std::vector<InputFi
     for (size_t k = 0; k < jobs.size(); ++k)
         if (!jobs[k].input.empty()) input_of.emplace(jobs[k].input.lexically_normal().native(), k);
 
-    std::unordered_map<std::string, size_t> owner; // output path -> first job writing it
-    std::optional<std::pair<size_t, size_t>> first_clash;
+    struct Writer {
+        size_t job, slot;
+    };
+    std::unordered_map<std::string, Writer> owner; // output path -> first output written there
+    std::optional<std::pair<Writer, Writer>> first_clash;
     size_t clashes = 0;
     for (size_t k = 0; k < jobs.size(); ++k) {
         PlannedJob &job = jobs[k];
-        const std::string name = expand(pieces, fields[k]);
-        const std::string gives = in_quotes(tmpl) + " gives " + in_quotes(name) + " for " + in_quotes(job.display);
-        if (name.empty()) throw name_error(mark, in_quotes(tmpl) + " gives an empty name for " + in_quotes(job.display));
-        if (name.front() == '/')
-            throw name_error(mark, gives + ", an absolute path; output.name must be relative to output.dir");
-        const fs::path normal = fs::path(name).lexically_normal();
-        if (*normal.begin() == "..")
-            throw name_error(mark, gives + ", which is outside output.dir " + in_quotes(out_dir.string()));
-        const fs::path leaf = normal.filename();
-        if (leaf.empty() || leaf == "." || leaf == "..")
-            throw name_error(mark, gives + ", which names a folder, not a file");
-        job.output = out_dir / normal;
+        job.outputs.reserve(slots.size());
+        for (size_t o = 0; o < slots.size(); ++o) {
+            OutputNameFields &f = fields[k];
+            if (spec.input.generate_count) {
+                f.ext = slots[o].ext ? clean_ext(*slots[o].ext) : "out";
+                f.name = f.ext.empty() ? f.stem : f.stem + "." + f.ext;
+            } else {
+                f.ext = slots[o].ext ? clean_ext(*slots[o].ext) : f.src_ext;
+            }
+            const NameSite &site = sites[o];
+            const std::string name = expand(pieces[o], f);
+            const std::string gives =
+                in_quotes(templates[o]) + " gives " + in_quotes(name) + " for " + in_quotes(job.display);
+            if (name.empty())
+                throw name_error(site, in_quotes(templates[o]) + " gives an empty name for " + in_quotes(job.display));
+            if (name.front() == '/')
+                throw name_error(site, gives + ", an absolute path; a name must be relative to output.dir");
+            const fs::path normal = fs::path(name).lexically_normal();
+            if (*normal.begin() == "..")
+                throw name_error(site, gives + ", which is outside output.dir " + in_quotes(out_dir.string()));
+            const fs::path leaf = normal.filename();
+            if (leaf.empty() || leaf == "." || leaf == "..")
+                throw name_error(site, gives + ", which names a folder, not a file");
+            job.outputs.push_back(out_dir / normal);
 
-        const std::string key = job.output.native();
-        if (const auto in = input_of.find(key); in != input_of.end()) {
-            if (in->second == k)
-                throw name_error(mark, "the output of " + in_quotes(job.display) +
-                                           " is the input file itself; choose another output.dir or output.name");
-            throw name_error(mark, "the output of " + in_quotes(job.display) + " would replace " +
-                                       in_quotes(jobs[in->second].display) +
-                                       ", another input; choose another output.dir or output.name");
-        }
-        const auto [it, fresh] = owner.emplace(key, k);
-        if (!fresh) {
-            ++clashes;
-            if (!first_clash) first_clash = std::make_pair(it->second, k);
+            const std::string key = job.outputs.back().native();
+            if (const auto in = input_of.find(key); in != input_of.end()) {
+                if (in->second == k)
+                    throw name_error(site, "the output of " + in_quotes(job.display) +
+                                               " is the input file itself; choose another output.dir or name");
+                throw name_error(site, "the output of " + in_quotes(job.display) + " would replace " +
+                                           in_quotes(jobs[in->second].display) +
+                                           ", another input; choose another output.dir or name");
+            }
+            const auto [it, fresh] = owner.emplace(key, Writer{k, o});
+            if (!fresh) {
+                ++clashes;
+                if (!first_clash) first_clash = std::make_pair(it->second, Writer{k, o});
+            }
         }
     }
     if (first_clash) {
-        const PlannedJob &a = jobs[first_clash->first];
-        const PlannedJob &b = jobs[first_clash->second];
-        std::string message = (spec.input.generate_count ? "jobs " : "inputs ") + in_quotes(a.display) + " and " +
-                              in_quotes(b.display) + " both map to output " + in_quotes(display_path(a.output, base));
-        if (clashes > 1) message += " (and " + std::to_string(clashes - 1) + " more jobs write an output already taken)";
-        message += "; put {rel_dir}, {name} or {index} in output.name to tell them apart";
-        throw name_error(mark, message);
+        const auto [a, b] = *first_clash;
+        const PlannedJob &ja = jobs[a.job];
+        const PlannedJob &jb = jobs[b.job];
+        const std::string where = display_path(ja.outputs[a.slot], base);
+        std::string message;
+        if (a.job == b.job) {
+            message = "two outputs of " + in_quotes(ja.display) + " (" + slots[a.slot].stage_key + " and " +
+                      slots[b.slot].stage_key + ") both go to " + in_quotes(where);
+        } else {
+            message = (spec.input.generate_count ? "jobs " : "inputs ") + in_quotes(ja.display) + " and " +
+                      in_quotes(jb.display) + " both map to output " + in_quotes(where);
+        }
+        if (clashes > 1) message += " (and " + std::to_string(clashes - 1) + " more outputs go to a path already taken)";
+        message += a.job == b.job ? "; give each output stage its own name (save: {name: \"web/{stem}.{ext}\"})"
+                                  : "; put {rel_dir}, {name} or {index} in the name to tell them apart";
+        throw name_error(sites[b.slot], message);
     }
-    check_outputs_after_links(spec, jobs, spec.input.generate_count ? std::vector<InputFile>{} : files, out_dir);
+    check_outputs_after_links(spec, jobs, spec.input.generate_count ? std::vector<InputFile>{} : files, out_dir, sites);
     return jobs;
+}
+
+std::vector<PlannedJob> plan_jobs(const RunSpec &spec, const std::vector<InputFile> &files, bool writes_output,
+                                  const std::optional<std::string> &output_ext) {
+    std::vector<OutputSlot> slots;
+    if (writes_output) slots.push_back(OutputSlot{0, output_ext, "", {}, "", ""});
+    return plan_jobs(spec, files, slots);
 }
 
 } // namespace batchproc

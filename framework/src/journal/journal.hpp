@@ -39,12 +39,19 @@ private:
     Reason reason_;
 };
 
+// An output of a job after its first (a pipeline with several output stages).
+struct JournalOutput {
+    std::string path;           // absolute path; arbitrary bytes
+    FileIdentity identity;      // after it was written
+};
+
 struct JournalRow {
     std::string key;            // input path relative to its input root, or "#<index>"; arbitrary bytes (a BLOB)
     FileIdentity input;         // of the input when the job ran (exists = false for generated jobs)
     std::string recipe;         // the recipe stamp (hex), opaque here
     std::string output_path;    // absolute output path ("" when none); arbitrary bytes
     FileIdentity output;        // of the output after it was written
+    std::vector<JournalOutput> more_outputs; // the job's other outputs, in pipeline order
     std::string status;         // ok, failed, timeout, crashed, interrupted, skipped, or running (mark_running)
     std::string error;
     int attempts = 0;
@@ -72,7 +79,7 @@ struct JournalRun {
 // damaged mid-run. A moved-from Journal may only be destroyed or assigned to.
 class Journal {
 public:
-    static constexpr int kSchemaVersion = 3;
+    static constexpr int kSchemaVersion = 4;
 
     // Opens (creating it and its folder when missing) the journal at `path` for one run with
     // id `run_id`; `command` (argv or the config path) is kept in the runs table for people.

@@ -10,7 +10,7 @@ namespace batchproc::journal_codec {
 
 namespace {
 
-enum class Kind : uint8_t { row = 1, running = 2 };
+enum class Kind : uint8_t { row = 1, running = 2, row_with_outputs = 3 };
 
 // Writes an entry into space reserved beforehand: at most kMaxFieldBytes per field besides
 // the strings' bytes.
@@ -156,11 +156,13 @@ char *BatchWriter::reserve(size_t bytes) {
 }
 
 void BatchWriter::add_row(const JournalRow &r) {
-    const size_t strings = r.key.size() + r.input.content_hash.size() + r.recipe.size() + r.output_path.size() +
-                           r.output.content_hash.size() + r.status.size() + r.error.size() + r.metrics_json.size() +
-                           r.run_id.size();
-    Packer out(reserve(strings + 32 * Packer::kMaxFieldBytes)); // 26 fields
-    out.byte(static_cast<uint8_t>(Kind::row));
+    size_t strings = r.key.size() + r.input.content_hash.size() + r.recipe.size() + r.output_path.size() +
+                     r.output.content_hash.size() + r.status.size() + r.error.size() + r.metrics_json.size() +
+                     r.run_id.size();
+    for (const JournalOutput &o : r.more_outputs) strings += o.path.size() + o.identity.content_hash.size();
+    // 26 fields, and 7 per further output
+    Packer out(reserve(strings + (32 + 8 * r.more_outputs.size()) * Packer::kMaxFieldBytes));
+    out.byte(static_cast<uint8_t>(r.more_outputs.empty() ? Kind::row : Kind::row_with_outputs));
     out.bytes(r.key);
     out.identity(r.input);
     out.repeatable(r.recipe, last_recipe_);
@@ -176,6 +178,13 @@ void BatchWriter::add_row(const JournalRow &r) {
     out.repeatable(r.run_id, last_run_id_);
     out.signed_varint(r.started_unix_ns);
     out.signed_varint(r.ended_unix_ns);
+    if (!r.more_outputs.empty()) {
+        out.varint(r.more_outputs.size());
+        for (const JournalOutput &o : r.more_outputs) {
+            out.bytes(o.path);
+            out.identity(o.identity);
+        }
+    }
     size_ += out.written();
     ++entries_;
 }
@@ -202,7 +211,7 @@ void apply_batch(std::string_view data, size_t entries, Rows &rows) {
     std::string last_recipe, last_run_id;
     for (size_t i = 0; i < entries; ++i) {
         const uint8_t kind = in.byte();
-        if (kind == static_cast<uint8_t>(Kind::row)) {
+        if (kind == static_cast<uint8_t>(Kind::row) || kind == static_cast<uint8_t>(Kind::row_with_outputs)) {
             JournalRow r;
             r.key = in.bytes();
             r.input = in.identity();
@@ -219,6 +228,15 @@ void apply_batch(std::string_view data, size_t entries, Rows &rows) {
             r.run_id = in.repeatable(last_run_id);
             r.started_unix_ns = in.signed_varint();
             r.ended_unix_ns = in.signed_varint();
+            if (kind == static_cast<uint8_t>(Kind::row_with_outputs)) {
+                const uint64_t count = in.varint();
+                if (count == 0 || count > data.size()) throw std::runtime_error("it counts " + std::to_string(count) + " more outputs");
+                r.more_outputs.resize(count);
+                for (JournalOutput &o : r.more_outputs) {
+                    o.path = in.bytes();
+                    o.identity = in.identity();
+                }
+            }
             std::string key = r.key;
             rows.insert_or_assign(std::move(key), std::move(r));
         } else if (kind == static_cast<uint8_t>(Kind::running)) {

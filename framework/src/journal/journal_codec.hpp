@@ -3,8 +3,9 @@
 // of packing rather than a B-tree upsert. Reading replays the batches in order; the latest
 // entry of a key wins.
 //
-// An entry: one byte of kind (1 a whole row, 2 a "running" mark), then its fields in a
-// fixed order; integers as LEB128 varints (signed ones zigzag-encoded), doubles as their 8
+// An entry: one byte of kind (1 a whole row, 2 a "running" mark, 3 a whole row of a job
+// with several outputs: kind 1's fields, then the count of further outputs and each one's
+// path and identity), then its fields in a fixed order; integers as LEB128 varints (signed ones zigzag-encoded), doubles as their 8
 // IEEE bytes (little-endian), byte strings as a varint length and the bytes. The recipe
 // stamp and the run id, the same for most entries of a batch, are written as varint 0 when
 // equal to the previous entry's in the batch, else as varint (length + 1) and the bytes.

@@ -28,7 +28,8 @@ CREATE TABLE runs (
   started_unix_ns INTEGER NOT NULL, ended_unix_ns INTEGER, exit_code INTEGER,
   death_counted INTEGER NOT NULL DEFAULT 0);
 )sql";
-static_assert(Journal::kSchemaVersion == 3, "teach prepare() and read_rows() the new version");
+static_assert(Journal::kSchemaVersion == 4, "teach prepare() and read_rows() the new version");
+// Version 4 has the tables of version 3; its batches may hold rows of several outputs.
 
 // Versions 1 and 2 kept one SQL row per job (version 2 added died_running).
 const char *legacy_select(int version) {
@@ -205,6 +206,10 @@ void prepare(SQLite::Database &db, const fs::path &path) {
         db.exec(kCreateV3);
         db.exec("INSERT INTO meta(name, value) VALUES ('format', '" + std::string(kFormatName) +
                 "'), ('schema_version', '" + std::to_string(Journal::kSchemaVersion) + "')");
+    } else if (version == 3) {
+        // Version 3's batches are version 4's; only the number changes.
+        db.exec("UPDATE meta SET value = '" + std::to_string(Journal::kSchemaVersion) +
+                "' WHERE name = 'schema_version'");
     } else {
         // 1 or 2: the rows move from the jobs table into batches.
         const StoredRows old = read_legacy_rows(db, version);

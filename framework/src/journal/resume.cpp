@@ -91,28 +91,39 @@ JobVerdict judge(const RunSpec &spec, const PlannedJob &job, const JournalRow *r
         v.detail = row->status == "running" ? "the run died while it was running" : row->status + ": " + row->error;
         return v;
     }
-    if (!job.output.empty()) {
-        if (row->output_path != job.output.native()) {
+    // Every output must be where the journal saw it written, as it was written.
+    if (job.outputs.size() != (row->output_path.empty() ? 0 : 1 + row->more_outputs.size())) {
+        v.reason = RunReason::output_missing;
+        v.detail = "it had " + std::to_string(row->output_path.empty() ? 0 : 1 + row->more_outputs.size()) +
+                   " output(s), and now has " + std::to_string(job.outputs.size());
+        return v;
+    }
+    for (size_t o = 0; o < job.outputs.size(); ++o) {
+        const std::string &was = o == 0 ? row->output_path : row->more_outputs[o - 1].path;
+        const FileIdentity &written = o == 0 ? row->output : row->more_outputs[o - 1].identity;
+        const std::filesystem::path &output = job.outputs[o];
+        if (was != output.native()) {
             v.reason = RunReason::output_missing;
-            v.detail = "its output was " + row->output_path;
+            v.detail = "its output was " + was;
             return v;
         }
         FileIdentity out;
         try {
-            out = identify_file(job.output, false);
+            out = identify_file(output, false);
         } catch (const std::exception &e) {
             v.reason = RunReason::output_missing;
             v.detail = e.what();
             return v;
         }
+        const std::string which = job.outputs.size() > 1 ? "the output " + output.filename().string() : "the output";
         if (!out.exists) {
             v.reason = RunReason::output_missing;
-            v.detail = "the output is gone";
+            v.detail = which + " is gone";
             return v;
         }
-        if (out.size != row->output.size || out.mtime_ns != row->output.mtime_ns) {
+        if (out.size != written.size || out.mtime_ns != written.mtime_ns) {
             v.reason = RunReason::output_missing;
-            v.detail = "the output was modified since the last run";
+            v.detail = which + " was modified since the last run";
             return v;
         }
     }

@@ -82,11 +82,24 @@ void JobContext::api_set_metric_string(bp_job *job, const char *key, const char 
     of(job).metrics_[key] = value ? value : "";
 }
 
+bool JobContext::output_written() const {
+    for (const Output &o : outputs_)
+        if (!o.written) return false;
+    return true;
+}
+
 void JobContext::write(const void *data, size_t size) {
     if (!writer_) throw std::runtime_error("this job has no output file (the config has no output section)");
-    if (output_written_) throw std::runtime_error("the output of this job was already written by an earlier stage");
+    if (current_output_ < 0 || static_cast<size_t>(current_output_) >= outputs_.size())
+        throw std::runtime_error("only an output stage (one that declares BP_STAGE_WRITES_OUTPUT, such as save) can "
+                                 "write a file");
+    Output &out = outputs_[static_cast<size_t>(current_output_)];
+    if (out.written) throw std::runtime_error("this stage already wrote its output file for this job");
     writer_(data, size);
-    output_written_ = true;
+    out.written = true;
+    out.bytes = size;
+    out.width = writing_width_;
+    out.height = writing_height_;
     bytes_out_ += size;
 }
 
@@ -118,6 +131,12 @@ bp_status JobContext::api_write_image(bp_job *job, const bp_image *image, const 
         JobContext &ctx = of(job);
         const EncodedImage encoded = encode_image(pixels, format, o, ctx.output_icc_);
         ctx.profile_embedded_ = !ctx.output_icc_.empty();
+        ctx.writing_width_ = pixels.cols;
+        ctx.writing_height_ = pixels.rows;
+        struct Reset {
+            JobContext &c;
+            ~Reset() { c.writing_width_ = c.writing_height_ = 0; }
+        } reset{ctx};
         ctx.write(encoded.bytes.data(), encoded.bytes.size());
         if (encoded_size != nullptr) *encoded_size = encoded.bytes.size();
         return BP_OK;

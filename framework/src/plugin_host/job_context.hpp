@@ -17,8 +17,16 @@ namespace batchproc {
 
 class JobContext {
 public:
-    // Writes the encoded output; throws std::runtime_error with a sentence on failure.
+    // Writes the encoded output of the current output stage (current_output()); throws
+    // std::runtime_error with a sentence on failure.
     using OutputWriter = std::function<void(const void *data, size_t size)>;
+
+    // What one output stage wrote.
+    struct Output {
+        bool written = false;
+        int width = 0, height = 0; // of the image encoded (0 when the stage wrote bytes itself)
+        uint64_t bytes = 0;
+    };
 
     JobContext(int64_t index, std::string input_path);
     JobContext(const JobContext &) = delete;
@@ -37,11 +45,20 @@ public:
     const cv::Mat &image() const { return image_; }
 
     void set_output_writer(OutputWriter writer) { writer_ = std::move(writer); }
+    // How many output stages the pipeline has (1 unless set), and which of them runs now:
+    // a stage writes the output of its own slot; -1 is a stage that writes none.
+    void set_output_count(size_t count) { outputs_.assign(count, Output{}); }
+    void set_current_output(int slot) { current_output_ = slot; }
+    int current_output() const { return current_output_; }
+    const std::vector<Output> &outputs() const { return outputs_; }
+    // The size of the image being written (write_image's), else the current image's.
+    int writing_width() const { return writing_width_ > 0 ? writing_width_ : image_.cols; }
+    int writing_height() const { return writing_height_ > 0 ? writing_height_ : image_.rows; }
     // The ICC profile the output is to carry (input.colour: keep): write_image has the
     // codec embed it, and then profile_embedded() is true.
     void set_output_profile(std::vector<uint8_t> icc) { output_icc_ = std::move(icc); }
     bool profile_embedded() const { return profile_embedded_; }
-    bool output_written() const { return output_written_; }
+    bool output_written() const; // every output stage wrote its file
     uint64_t bytes_out() const { return bytes_out_; }
 
     int64_t index() const { return index_; }
@@ -77,7 +94,9 @@ private:
     OutputWriter writer_;
     std::vector<uint8_t> output_icc_;
     bool profile_embedded_ = false;
-    bool output_written_ = false;
+    std::vector<Output> outputs_ = std::vector<Output>(1);
+    int current_output_ = 0;
+    int writing_width_ = 0, writing_height_ = 0;
     uint64_t bytes_out_ = 0;
     nlohmann::ordered_json metrics_ = nlohmann::ordered_json::object();
     std::vector<std::string> warnings_;

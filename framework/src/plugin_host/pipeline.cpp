@@ -42,13 +42,22 @@ PipelinePlan plan_pipeline(const RunSpec &spec, PluginRegistry &registry) {
         }
         PlannedStage planned{ref, validate_params(*ref.stage, s, key), s.mark, key};
         if (ref.stage->flags & BP_STAGE_WRITES_OUTPUT) {
-            if (plan.writes_output)
-                throw ConfigError(s.mark, key, "a pipeline can have only one output stage (such as save)");
-            plan.writes_output = true;
+            OutputSlot slot;
+            slot.stage = i;
+            slot.stage_key = key;
             if (ref.stage->extension_param != nullptr) {
                 const std::string ext = planned.params.text(ref.stage->extension_param);
-                if (!ext.empty() && ext != "auto") plan.output_ext = ext;
+                if (!ext.empty() && ext != "auto") slot.ext = ext;
             }
+            const bool has_name_param = ref.stage->struct_size >= offsetof(bp_stage_descriptor, name_param) +
+                                                                     sizeof ref.stage->name_param &&
+                                        ref.stage->name_param != nullptr;
+            if (has_name_param) {
+                slot.name = planned.params.text(ref.stage->name_param);
+                slot.name_key = key + "." + ref.stage->name_param;
+                slot.name_mark = s.mark;
+            }
+            plan.outputs.push_back(std::move(slot));
         }
         if (ref.stage->flags & BP_STAGE_NEEDS_IMAGE) plan.needs_image = true;
         try {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "config/spec.hpp"
+#include "inputs/job_plan.hpp"
 #include "plugin_host/job_context.hpp"
 #include "plugin_host/param_set.hpp"
 #include "plugin_host/plugin_registry.hpp"
@@ -22,9 +23,10 @@ struct PlannedStage {
 
 struct PipelinePlan {
     std::vector<PlannedStage> stages;
-    bool writes_output = false;               // a stage with BP_STAGE_WRITES_OUTPUT is present
-    std::optional<std::string> output_ext;    // from that stage's extension parameter
+    std::vector<OutputSlot> outputs;          // the stages with BP_STAGE_WRITES_OUTPUT, in order
     bool needs_image = false;                 // some stage needs an image
+
+    bool writes_output() const { return !outputs.empty(); }
 };
 
 // Loads the config's plugins, resolves each stage by name (unknown names are errors with a

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdlib>
 #include <set>
 #include <system_error>
@@ -54,7 +55,8 @@ void check_plugin_version(const bp_plugin_descriptor &d, const fs::path &file) {
                           std::to_string(d.struct_size) + ", id " + (d.id ? d.id : "missing") + ")");
     for (size_t i = 0; i < d.stage_count; ++i) {
         const bp_stage_descriptor *s = d.stages[i];
-        if (s == nullptr || s->struct_size < sizeof(bp_stage_descriptor) || s->name == nullptr ||
+        // A stage descriptor of API 1.0/1.1 ends before name_param (1.2): still whole.
+        if (s == nullptr || s->struct_size < offsetof(bp_stage_descriptor, name_param) || s->name == nullptr ||
             s->create == nullptr || s->process == nullptr || s->destroy == nullptr)
             throw PluginError("plugin " + file.string() + ": stage " + std::to_string(i) + " has a malformed descriptor");
     }

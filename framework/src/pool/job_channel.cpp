@@ -9,6 +9,26 @@
 
 namespace batchproc {
 
+std::string pack_paths(const std::vector<std::filesystem::path> &paths) {
+    std::string packed;
+    for (const std::filesystem::path &p : paths) {
+        packed += p.native();
+        packed += '\0';
+    }
+    return packed;
+}
+
+std::vector<std::filesystem::path> unpack_paths(const std::string &packed) {
+    std::vector<std::filesystem::path> paths;
+    for (size_t at = 0; at < packed.size();) {
+        const size_t end = packed.find('\0', at);
+        if (end == std::string::npos) break;
+        paths.emplace_back(packed.substr(at, end - at));
+        at = end + 1;
+    }
+    return paths;
+}
+
 Fd &Fd::operator=(Fd &&other) noexcept {
     if (this != &other) reset(other.release());
     return *this;
@@ -39,12 +59,12 @@ struct Frame {
 } // namespace
 
 void encode_job(const JobMessage &msg, std::vector<char> &out) {
-    Frame f{msg.slot, static_cast<uint32_t>(msg.input.size()), static_cast<uint32_t>(msg.output.size()), 0, msg.index};
+    Frame f{msg.slot, static_cast<uint32_t>(msg.input.size()), static_cast<uint32_t>(msg.outputs.size()), 0, msg.index};
     const size_t at = out.size();
-    out.resize(at + sizeof f + msg.input.size() + msg.output.size());
+    out.resize(at + sizeof f + msg.input.size() + msg.outputs.size());
     std::memcpy(out.data() + at, &f, sizeof f);
     std::memcpy(out.data() + at + sizeof f, msg.input.data(), msg.input.size());
-    std::memcpy(out.data() + at + sizeof f + msg.input.size(), msg.output.data(), msg.output.size());
+    std::memcpy(out.data() + at + sizeof f + msg.input.size(), msg.outputs.data(), msg.outputs.size());
 }
 
 bool write_all(int fd, const void *data, size_t size) {
@@ -88,7 +108,7 @@ bool JobReader::next(JobMessage &msg) {
     msg.slot = f.slot;
     msg.index = f.index;
     msg.input.assign(p, f.input_len);
-    msg.output.assign(p + f.input_len, f.output_len);
+    msg.outputs.assign(p + f.input_len, f.output_len);
     start_ += sizeof f + f.input_len + f.output_len;
     if (start_ == buffer_.size()) {
         buffer_.clear();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -41,8 +42,12 @@ struct JobMessage {
     uint32_t slot = 0;
     int64_t index = 0;
     std::string input;  // path, "" for generated jobs
-    std::string output; // path, "" when the job writes none
+    std::string outputs; // the job's output paths, each ended by a NUL ("" when it writes none)
 };
+
+// A job's output paths as JobMessage::outputs carries them, and back (paths hold no NUL).
+std::string pack_paths(const std::vector<std::filesystem::path> &paths);
+std::vector<std::filesystem::path> unpack_paths(const std::string &packed);
 
 // Appends one framed message to `out` (several can be written with one write()).
 void encode_job(const JobMessage &msg, std::vector<char> &out);

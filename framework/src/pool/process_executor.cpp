@@ -232,7 +232,7 @@ void ProcessExecutor::Coordinator::dispatch() {
             s.job_index = job;
             s.state.store(static_cast<int32_t>(SlotState::assigned));
             const PlannedJob &pj = ctx_.jobs[static_cast<size_t>(job)];
-            encode_job(JobMessage{slot, pj.index, pj.input.string(), pj.output.string()}, batch);
+            encode_job(JobMessage{slot, pj.index, pj.input.string(), pack_paths(pj.outputs)}, batch);
             w.slots.push_back(slot);
             ++w.sent;
         }
@@ -387,7 +387,7 @@ void ProcessExecutor::Coordinator::handle_exit(size_t worker_index) {
             }
             // A dead worker may leave its temporary output behind; it never has the final name.
             const PlannedJob &pj = ctx_.jobs[static_cast<size_t>(job)];
-            if (!pj.output.empty()) remove_temp_files_of(pj.output, w.pid);
+            for (const std::filesystem::path &output : pj.outputs) remove_temp_files_of(output, w.pid);
         } else {
             unstarted.push_back(job);
         }

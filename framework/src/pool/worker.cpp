@@ -134,7 +134,7 @@ int worker_loop(const RunSpec &spec, const PipelinePlan &plan, ResultBuffer &buf
             PlannedJob job;
             job.index = msg.index;
             job.input = msg.input;
-            job.output = msg.output;
+            job.outputs = unpack_paths(msg.outputs);
             JobRecord record = runner.run(job);
             if (record.status == JobStatus::failed && max_memory > 0 && looks_like_out_of_memory(record.error)) {
                 record.error = "out of memory: the job needed more than pool.max_memory (" + format_size(max_memory) +
