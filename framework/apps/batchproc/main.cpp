@@ -1,6 +1,7 @@
-// The batchproc command line: run (default), validate, plugins, bench, and the hidden worker role.
+// The batchproc command line: run (default), do, validate, plugins, bench, and the hidden worker role.
 #include "bench/bench.hpp"
 #include "codec/image_encoder.hpp"
+#include "config/one_liner.hpp"
 #include "config/spec.hpp"
 #include "engine/report.hpp"
 #include "engine/run.hpp"
@@ -113,6 +114,61 @@ int cmd_validate(const RunArgs &args) {
     std::printf("%s: OK: %zu jobs, pipeline %s, mode %s\n", args.config.c_str(), run.jobs.size(), stages.c_str(),
                 to_string(run.spec.pool.mode));
     return kExitOk;
+}
+
+struct DoArgs {
+    OneLiner line;
+    bool no_recursive = false;
+    bool no_resume = false;
+    bool print_config = false;
+    bool dry_run = false;
+    bool force = false;
+};
+
+// `batchproc do`: the command line becomes a config text, which then runs as `run` runs a
+// file. Every error of that config is told in terms of the option it came from.
+int cmd_do(const DoArgs &args, const std::string &command, const Verbosity &v) {
+    OneLiner line = args.line;
+    line.recursive = !args.no_recursive;
+    line.resume = !args.no_resume;
+    // Path parameters (a watermark's logo) are relative to the current folder here, not to
+    // the temporary config's: the plugins' schemas say which parameters are paths.
+    PluginRegistry registry;
+    std::vector<std::string> plugins{"imgproc"};
+    plugins.insert(plugins.end(), line.plugins.begin(), line.plugins.end());
+    for (const std::string &p : plugins) {
+        try {
+            registry.load(p);
+        } catch (const std::exception &) {
+            // The config's own check names a plugin that cannot load.
+        }
+    }
+    line.is_path = [&registry](const std::string &stage, const std::string &param) {
+        const StageRef ref = registry.find_stage(stage);
+        if (ref.stage == nullptr) return false;
+        for (size_t i = 0; i < ref.stage->param_count; ++i)
+            if (param == ref.stage->params[i]->name) return ref.stage->params[i]->type == BP_PARAM_PATH;
+        return false;
+    };
+    // A malformed -p is reported here, naming it; the config's own errors below.
+    const std::string text = config_text(one_liner_config(line, fs::current_path()));
+    try {
+        const OneLinerConfigFile file(text);
+        if (args.print_config) {
+            // Only a config that `validate` accepts is printed; nothing runs.
+            prepare_run(file.path(), {});
+            std::fputs(text.c_str(), stdout);
+            return kExitOk;
+        }
+        RunArgs run;
+        run.config = file.path().string();
+        run.dry_run = args.dry_run;
+        run.force = args.force;
+        run.command = command;
+        return cmd_run(run, v);
+    } catch (const ConfigError &e) {
+        throw one_liner_error(e, line);
+    }
 }
 
 nlohmann::ordered_json describe_param(const bp_param_schema &p) {
@@ -245,7 +301,7 @@ int main(int argc, char **argv) {
 
     // `batchproc CONFIG ...` means `batchproc run CONFIG ...`.
     std::vector<std::string> words(argv + 1, argv + argc);
-    static const char *const kCommands[] = {"run", "validate", "plugins", "bench", "status", "help"};
+    static const char *const kCommands[] = {"run", "do", "validate", "plugins", "bench", "status", "help"};
     if (!words.empty() && words[0].rfind('-', 0) != 0) {
         bool is_command = false;
         for (const char *c : kCommands) is_command = is_command || words[0] == c;
@@ -276,6 +332,40 @@ int main(int argc, char **argv) {
     run->add_option("--report", run_args.report, "write the JSON report here");
     run->add_flag("--dry-run", run_args.dry_run, "list the jobs and their outputs, run nothing");
     run->add_flag("--force", run_args.force, "run every job, even those the journal shows unchanged; start the journal afresh");
+
+    DoArgs do_args;
+    OneLiner &line = do_args.line;
+    CLI::App *one = app.add_subcommand("do", "run stages given on the command line, without a config file");
+    one->add_option("INPUT", line.inputs, "files and folders to process");
+    one->add_option("-p,--stage", line.stages,
+                    "a stage and its parameters: -p 'resize max_side=1600' (one per -p, in order)")
+        ->required()
+        ->allow_extra_args(false);
+    one->add_option("-o,--output", line.output_dir, "the folder outputs are written to");
+    one->add_option("--name", line.name, "output name template, e.g. {rel_dir}/{stem}.{ext}");
+    one->add_option("--metadata", line.metadata, "strip | keep_icc | keep");
+    one->add_option("--include", line.include, "take only files matching this glob (repeatable)")
+        ->allow_extra_args(false);
+    one->add_option("--exclude", line.exclude, "skip files and folders matching this glob (repeatable)")
+        ->allow_extra_args(false);
+    one->add_flag("--no-recursive", do_args.no_recursive, "do not look into subfolders");
+    one->add_option("--files-from", line.files_from,
+                    "take the inputs from this list, one path a line (- reads standard input)");
+    one->add_flag("-0,--null", line.null_separated, "the --files-from list is NUL-separated (find -print0)");
+    one->add_option("--plugins", line.plugins, "plugins to load besides imgproc: names or .so paths")->delimiter(',');
+    one->add_option("--mode", line.mode, "serial | threads | processes");
+    one->add_option("-w,--workers", line.workers, "number of workers, or auto");
+    one->add_option("--start-method", line.start_method, "fork | spawn | forkserver");
+    one->add_option("--report", line.report, "write the JSON report here");
+    one->add_option("--journal", line.journal, "the journal's path, or false for none");
+    CLI::Option *no_resume = one->add_flag("--no-resume", do_args.no_resume, "run every job, whatever the journal says");
+    one->add_flag("--verify-content", line.verify_content, "resume: compare inputs by content, not size and time")
+        ->excludes(no_resume);
+    one->add_flag("--force", do_args.force, "run every job and start the journal afresh");
+    one->add_flag("--dry-run", do_args.dry_run, "list the jobs and their outputs, run nothing");
+    one->add_flag("--print-config", do_args.print_config, "print the equivalent config file (checked as validate checks one) and exit");
+    one->add_flag("-q,--quiet", verbosity.quiet, "errors only, no progress or summary");
+    one->add_flag("-v,--verbose", verbosity.verbose, "debug logging");
 
     CLI::App *status = app.add_subcommand("status", "what a run would skip, run (and why) or has failed; runs nothing");
     add_common(status);
@@ -318,6 +408,7 @@ int main(int argc, char **argv) {
         setup_logging(verbosity);
         for (int i = 0; i < argc; ++i) run_args.command += (i > 0 ? " " : "") + std::string(argv[i]);
         if (*run) return cmd_run(run_args, verbosity);
+        if (*one) return cmd_do(do_args, run_args.command, verbosity);
         if (*status) return cmd_status(run_args);
         if (*validate) return cmd_validate(run_args);
         if (*plugins) return cmd_plugins(plugin_name, plugins_json);
