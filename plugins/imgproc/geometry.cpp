@@ -233,12 +233,10 @@ void Crop::process(Job &job) {
                                      " does not fit in the " + std::to_string(W) + "x" + std::to_string(H) +
                                      " image");
     } else {
-        cw = width.is_set() ? width.value() : W;
-        ch = height.is_set() ? height.value() : H;
-        if (cw > W || ch > H)
-            throw std::runtime_error("crop: a " + std::to_string(cw) + "x" + std::to_string(ch) +
-                                     " crop does not fit in the " + std::to_string(W) + "x" + std::to_string(H) +
-                                     " image");
+        // A side longer than the image's is the image's whole side, as ImageMagick's
+        // -gravity -crop does: a 400x400 centre crop of a 300x500 portrait is 300x400.
+        cw = std::min<int64_t>(width.is_set() ? width.value() : W, W);
+        ch = std::min<int64_t>(height.is_set() ? height.value() : H, H);
         const cv::Point at = crop_origin(in, cv::Size(int(cw), int(ch)), gravity);
         x0 = at.x;
         y0 = at.y;

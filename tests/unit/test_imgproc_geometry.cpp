@@ -463,8 +463,20 @@ TEST(ImgprocCrop, OutOfBoundsIsAJobError) {
     EXPECT_NE(r.error.find("does not fit in the 16x12 image"), std::string::npos) << r.error;
     r = run_stage("crop", "{x: 20}", coordinates(16, 12));
     EXPECT_NE(r.error.find("does not fit"), std::string::npos) << r.error;
-    r = run_stage("crop", "{width: 20, height: 4, gravity: center}", coordinates(16, 12));
-    EXPECT_NE(r.error.find("20x4"), std::string::npos) << r.error;
+}
+
+// Placed by gravity, a side longer than the image's is clamped to it, on portrait and
+// landscape images alike (a square centre crop of a mixed folder).
+TEST(ImgprocCrop, WithGravityASideLongerThanTheImageIsTheWholeSide) {
+    const cv::Mat portrait = coordinates(300, 500), landscape = coordinates(500, 300);
+    StageResult r = run_stage_ok("crop", "{width: 400, height: 400, gravity: center}", portrait);
+    ASSERT_EQ(r.image.size(), cv::Size(300, 400));
+    EXPECT_EQ(cv::countNonZero(r.image != portrait(cv::Rect(0, 50, 300, 400))), 0);
+    r = run_stage_ok("crop", "{width: 400, height: 400, gravity: center}", landscape);
+    ASSERT_EQ(r.image.size(), cv::Size(400, 300));
+    EXPECT_EQ(cv::countNonZero(r.image != landscape(cv::Rect(50, 0, 400, 300))), 0);
+    r = run_stage_ok("crop", "{width: 20, height: 4, gravity: bottom_right}", coordinates(16, 12));
+    EXPECT_EQ(r.image.size(), cv::Size(16, 4));
 }
 
 TEST(ImgprocCrop, ValidatesParameters) {
