@@ -3,6 +3,7 @@
 #include "codec/image_encoder.hpp"
 #include "config/one_liner.hpp"
 #include "config/spec.hpp"
+#include "engine/allocator.hpp"
 #include "engine/report.hpp"
 #include "engine/run.hpp"
 #include "engine/run_status.hpp"
@@ -293,6 +294,7 @@ int cmd_plugins(const std::string &name, bool json) {
 } // namespace
 
 int main(int argc, char **argv) {
+    keep_large_buffers_in_heap();
     if (argc >= 2 && std::strcmp(argv[1], kWorkerRoleArg) == 0) return worker_main(argc, argv);
 
     auto logger = spdlog::stderr_color_mt("batchproc");
