@@ -4,11 +4,14 @@
 #include "config/one_liner.hpp"
 #include "config/spec.hpp"
 #include "engine/allocator.hpp"
+#include "engine/merge.hpp"
+#include "engine/shards.hpp"
 #include "engine/report.hpp"
 #include "engine/run.hpp"
 #include "engine/run_status.hpp"
 #include "inputs/image_formats.hpp"
 #include "journal/journal.hpp"
+#include "io/atomic_file.hpp"
 #include "io/path_safety.hpp"
 #include "plugin_host/param_set.hpp"
 #include "plugin_host/plugin_registry.hpp"
@@ -59,8 +62,18 @@ struct RunArgs {
     bool dry_run = false;
     bool force = false;
     bool json = false;
+    std::string shard;   // --shard I/N | auto
+    int shards = 0;      // --shards N (with --shard auto and JOB_COMPLETION_INDEX; merge: which sharding)
     std::string command; // the whole command line, for the journal
 };
+
+ShardSpec shard_of_args(const RunArgs &a) {
+    if (a.shard.empty()) {
+        if (a.shards > 0) throw ShardError("--shards N goes with --shard auto");
+        return {};
+    }
+    return parse_shard(a.shard, a.shards > 0 ? std::optional<int>(a.shards) : std::nullopt, shard_environment());
+}
 
 std::vector<std::string> overrides_of(const RunArgs &a) {
     std::vector<std::string> o = a.sets;
@@ -77,7 +90,7 @@ std::vector<std::string> overrides_of(const RunArgs &a) {
 }
 
 int cmd_run(const RunArgs &args, const Verbosity &v) {
-    PreparedRun run = prepare_run(args.config, overrides_of(args));
+    PreparedRun run = prepare_run(args.config, overrides_of(args), shard_of_args(args));
     if (args.dry_run) {
         for (const PlannedJob &job : run.jobs) {
             std::string outputs;
@@ -101,15 +114,35 @@ int cmd_run(const RunArgs &args, const Verbosity &v) {
 }
 
 int cmd_status(const RunArgs &args) {
-    PreparedRun run = prepare_run(args.config, overrides_of(args));
+    PreparedRun run = prepare_run(args.config, overrides_of(args), shard_of_args(args));
     const nlohmann::ordered_json status = run_status(run);
     if (args.json) std::printf("%s\n", status.dump(2).c_str());
     else std::fputs(format_status(status).c_str(), stdout);
     return kExitOk;
 }
 
+int cmd_merge(const RunArgs &args) {
+    // The whole plan (no --shard), each job's outcome from its shard's journal.
+    RunArgs whole = args;
+    whole.report.clear(); // --report names the merged report, not the runs'
+    PreparedRun run = prepare_run(args.config, overrides_of(whole));
+    const MergeResult merged = merge_shards(run, args.shards > 0 ? std::optional<int>(args.shards) : std::nullopt);
+    std::fputs(format_merge(merged).c_str(), stdout);
+    const std::optional<fs::path> report = !args.report.empty() ? std::optional<fs::path>(absolute_from_cwd(args.report))
+                                                                : run.spec.report;
+    if (report) {
+        const std::string text = merged.report.dump(2) + "\n";
+        WriteOptions how;
+        how.overwrite = true;
+        how.durable = run.spec.output.durable;
+        write_file_atomically(*report, text.data(), text.size(), how);
+        std::printf("report: %s\n", report->string().c_str());
+    }
+    return merged.exit_code;
+}
+
 int cmd_validate(const RunArgs &args) {
-    PreparedRun run = prepare_run(args.config, overrides_of(args));
+    PreparedRun run = prepare_run(args.config, overrides_of(args), shard_of_args(args));
     std::string stages;
     for (const PlannedStage &s : run.plan.stages) stages += (stages.empty() ? "" : " -> ") + std::string(s.ref.stage->name);
     std::printf("%s: OK: %zu jobs, pipeline %s, mode %s\n", args.config.c_str(), run.jobs.size(), stages.c_str(),
@@ -303,7 +336,7 @@ int main(int argc, char **argv) {
 
     // `batchproc CONFIG ...` means `batchproc run CONFIG ...`.
     std::vector<std::string> words(argv + 1, argv + argc);
-    static const char *const kCommands[] = {"run", "do", "validate", "plugins", "bench", "status", "help"};
+    static const char *const kCommands[] = {"run", "do", "validate", "merge", "plugins", "bench", "status", "help"};
     if (!words.empty() && words[0].rfind('-', 0) != 0) {
         bool is_command = false;
         for (const char *c : kCommands) is_command = is_command || words[0] == c;
@@ -325,6 +358,10 @@ int main(int argc, char **argv) {
         cmd->add_flag("-0,--null", run_args.null_separated, "the --files-from list is NUL-separated (find -print0)");
         cmd->add_flag("-q,--quiet", verbosity.quiet, "errors only, no progress or summary");
         cmd->add_flag("-v,--verbose", verbosity.verbose, "debug logging");
+        cmd->add_option("--shard", run_args.shard,
+                        "do only shard I of N (I/N, from 0), or auto: from a Slurm array task or a Kubernetes "
+                        "Indexed Job (JOB_COMPLETION_INDEX, with --shards N)");
+        cmd->add_option("--shards", run_args.shards, "with --shard auto: how many shards (Kubernetes' completions)");
     };
     CLI::App *run = app.add_subcommand("run", "run the config's pipeline over its inputs (the default)");
     add_common(run);
@@ -376,6 +413,14 @@ int main(int argc, char **argv) {
     CLI::App *validate = app.add_subcommand("validate", "check config, plugins and stage parameters; run nothing");
     add_common(validate);
 
+    CLI::App *merge = app.add_subcommand("merge", "put the shards of a sharded run together: one report, and "
+                                                  "proof that every job was done once");
+    merge->add_option("CONFIG", run_args.config, "YAML config file")->required()->check(CLI::ExistingFile);
+    merge->add_option("--set", run_args.sets, "override a config key: key.path=value (repeatable)");
+    merge->add_option("--report", run_args.report, "write the merged report here (default: the config's report)");
+    merge->add_option("--shards", run_args.shards, "which sharding, when journals of several shard counts are there");
+    merge->add_flag("-q,--quiet", verbosity.quiet, "errors only");
+
     std::string plugin_name;
     bool plugins_json = false;
     CLI::App *plugins = app.add_subcommand("plugins", "list plugins, their stages and parameters");
@@ -413,11 +458,15 @@ int main(int argc, char **argv) {
         if (*one) return cmd_do(do_args, run_args.command, verbosity);
         if (*status) return cmd_status(run_args);
         if (*validate) return cmd_validate(run_args);
+        if (*merge) return cmd_merge(run_args);
         if (*plugins) return cmd_plugins(plugin_name, plugins_json);
         if (*bench) return run_bench(bench_opts);
         std::fputs(app.help().c_str(), stdout);
         return kExitUsage;
     } catch (const ConfigError &e) {
+        spdlog::error("{}", e.what());
+        return kExitUsage;
+    } catch (const ShardError &e) {
         spdlog::error("{}", e.what());
         return kExitUsage;
     } catch (const JournalError &e) {

@@ -1,5 +1,7 @@
 #include "config/spec.hpp"
 
+#include <cstdio>
+
 namespace batchproc {
 
 std::string SourceMark::to_string() const {
@@ -34,6 +36,17 @@ const char *to_string(StartMethod method) {
     case StartMethod::forkserver: return "forkserver";
     }
     return "?";
+}
+
+} // namespace batchproc
+
+namespace batchproc {
+
+std::filesystem::path shard_file(const std::filesystem::path &path, const ShardSpec &shard) {
+    if (!shard.sharded()) return path;
+    char suffix[40];
+    std::snprintf(suffix, sizeof suffix, ".shard-%04d-of-%04d", shard.index, shard.count);
+    return path.parent_path() / (path.stem().string() + suffix + path.extension().string());
 }
 
 } // namespace batchproc

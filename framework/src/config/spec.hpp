@@ -137,6 +137,18 @@ struct ResumeSpec {
     bool verify_content = false; // compare the input's bytes (XXH3) instead of its size, mtime and inode
 };
 
+// --shard I/N: this run does the jobs of shard I of N (engine/shards.hpp). Not a config key:
+// the same config serves every shard.
+struct ShardSpec {
+    int index = 0; // 0-based
+    int count = 1; // 1: not sharded
+    bool sharded() const { return count > 1; }
+};
+
+// A shard's own file beside `path`: "x/report.json" -> "x/report.shard-0003-of-0016.json"
+// (the suffix before the extension); `path` itself when not sharded.
+std::filesystem::path shard_file(const std::filesystem::path &path, const ShardSpec &shard);
+
 struct RunSpec {
     std::filesystem::path config_path; // absolute
     std::filesystem::path base_dir;    // folder of the config file
@@ -150,6 +162,7 @@ struct RunSpec {
     ResumeSpec resume;
     std::vector<StageSpec> pipeline;
     std::vector<std::string> overrides; // the --set overrides it was loaded with (spawned workers reload with them)
+    ShardSpec shard;                    // --shard: this run's part of the plan
     // Paths in reports are shown relative to this folder when inside it (the CLI sets the
     // working directory); empty: the config's folder.
     std::filesystem::path display_base;

@@ -6,16 +6,22 @@
 
 #include <sched.h>
 
+#include <cstdlib>
+
 namespace batchproc {
 
 int available_cores() {
+    int cores = 1;
     cpu_set_t set;
     CPU_ZERO(&set);
-    if (sched_getaffinity(0, sizeof set, &set) == 0) {
-        const int n = CPU_COUNT(&set);
-        if (n > 0) return n;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) cores = CPU_COUNT(&set);
+    // A Slurm task's allocation (--cpus-per-task), where Slurm does not also pin the task's CPUs.
+    if (const char *slurm = std::getenv("SLURM_CPUS_PER_TASK")) {
+        char *end = nullptr;
+        const long n = std::strtol(slurm, &end, 10);
+        if (end != slurm && *end == '\0' && n > 0 && n < cores) cores = static_cast<int>(n);
     }
-    return 1;
+    return cores;
 }
 
 int resolve_workers(const PoolSpec &pool) {

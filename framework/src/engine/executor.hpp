@@ -52,7 +52,7 @@ public:
 
 std::unique_ptr<Executor> make_executor(const PoolSpec &pool);
 
-// Cores this process may run on (sched_getaffinity), at least 1.
+// The cores this process may use: its CPU affinity, capped by SLURM_CPUS_PER_TASK when set.
 int available_cores();
 // pool.workers resolved: `auto` (0) -> available cores.
 int resolve_workers(const PoolSpec &pool);

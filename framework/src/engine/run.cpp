@@ -1,4 +1,5 @@
 #include "engine/run.hpp"
+#include "engine/shards.hpp"
 
 #include "config/config_loader.hpp"
 #include "engine/executor.hpp"
@@ -22,10 +23,12 @@
 
 namespace batchproc {
 
-PreparedRun prepare_run(const std::filesystem::path &config, const std::vector<std::string> &overrides) {
+PreparedRun prepare_run(const std::filesystem::path &config, const std::vector<std::string> &overrides,
+                        const ShardSpec &shard) {
     PreparedRun run;
     run.spec = load_config(config, overrides);
     run.spec.overrides = overrides;
+    run.spec.shard = shard;
     run.spec.display_base = std::filesystem::current_path();
     run.registry = std::make_unique<PluginRegistry>(run.spec.plugin_path);
     run.plan = plan_pipeline(run.spec, *run.registry);
@@ -46,6 +49,14 @@ PreparedRun prepare_run(const std::filesystem::path &config, const std::vector<s
             spdlog::info("{} file(s) under output.dir {} are not taken as inputs", before - files.size(), out.string());
     }
     run.jobs = plan_jobs(run.spec, files, run.plan.outputs);
+    run.plan_size = run.jobs.size();
+    if (shard.sharded()) {
+        // Every shard plans (and checks) the whole config the same way; then keeps its jobs.
+        run.jobs = select_shard(std::move(run.jobs), shard);
+        if (run.spec.report) run.spec.report = shard_file(*run.spec.report, shard);
+        spdlog::info("shard {} of {}: {} of the plan's {} jobs", shard.index, shard.count, run.jobs.size(),
+                     run.plan_size);
+    }
     if (run.jobs.empty())
         spdlog::info("nothing to do: {}", !run.spec.input.list.empty() ? "the input list names no file"
                                           : run.spec.input.generate_count ? "input.generate.count is 0"

@@ -20,11 +20,16 @@ struct PreparedRun {
     std::unique_ptr<PluginRegistry> registry;
     PipelinePlan plan;
     std::vector<PlannedJob> jobs;
+    size_t plan_size = 0; // jobs in the whole plan (more than jobs.size() for a shard)
 };
 
 // Everything that can be checked before a job runs: config, plugins, stage parameters,
 // inputs, output names. Throws ConfigError (exit code 2).
-PreparedRun prepare_run(const std::filesystem::path &config, const std::vector<std::string> &overrides);
+// With a shard (--shard I/N), the whole plan is built and checked, then only the shard's
+// jobs are kept (plan_size tells how many there were) and the report goes to the shard's
+// own file (report.shard-IIII-of-NNNN.json).
+PreparedRun prepare_run(const std::filesystem::path &config, const std::vector<std::string> &overrides,
+                        const ShardSpec &shard = {});
 
 struct RunOptions {
     bool progress = false;       // show progress at all

@@ -1,5 +1,6 @@
 #include "engine/run_status.hpp"
 
+#include "engine/merge.hpp"
 #include "engine/utf8_text.hpp"
 #include "journal/journal.hpp"
 #include "journal/recipe_stamp.hpp"
@@ -13,7 +14,15 @@ nlohmann::ordered_json run_status(const PreparedRun &run) {
     const RunSpec &spec = run.spec;
     const std::optional<std::filesystem::path> path = journal_path_for(spec);
     std::unordered_map<std::string, JournalRow> rows;
-    if (path) rows = read_journal_rows(*path);
+    std::optional<ShardRows> shards;
+    std::error_code ec;
+    if (path && !spec.shard.sharded() && !std::filesystem::exists(*path, ec)) {
+        // A run done in shards (--shard I/N): each job judged against its shard's journal.
+        shards = read_shard_journals(spec, std::nullopt);
+        if (shards->count > 0) rows = std::move(shards->rows);
+        else shards.reset();
+    }
+    if (path && !shards) rows = read_journal_rows(*path);
     const std::vector<JobVerdict> verdicts =
         judge_jobs(spec, run.jobs, rows, recipe_stamp(spec, run.plan), !spec.resume.enabled);
 
@@ -52,6 +61,14 @@ nlohmann::ordered_json run_status(const PreparedRun &run) {
     }
     nlohmann::ordered_json out;
     out["journal"] = path ? nlohmann::ordered_json(path->string()) : nlohmann::ordered_json(nullptr);
+    if (shards) {
+        nlohmann::ordered_json info;
+        info["count"] = shards->count;
+        nlohmann::ordered_json missing = nlohmann::ordered_json::array();
+        for (int s : shards->missing_shards) missing.push_back(s);
+        info["missing"] = std::move(missing);
+        out["shards"] = std::move(info);
+    }
     nlohmann::ordered_json c;
     c["total"] = run.jobs.size();
     for (const char *k : {"unchanged", "new", "changed", "changed_input", "changed_recipe", "output_missing", "failed",
@@ -69,6 +86,16 @@ std::string format_status(const nlohmann::ordered_json &status) {
     std::string out;
     out += status.at("journal").is_null() ? "no journal (journal: false, or no output.dir or report)\n"
                                           : "journal: " + status.at("journal").get<std::string>() + "\n";
+    if (status.contains("shards")) {
+        const auto &s = status.at("shards");
+        out += "a run in " + std::to_string(s.at("count").get<int>()) + " shards (their journals beside it)";
+        if (!s.at("missing").empty()) {
+            std::string list;
+            for (const auto &i : s.at("missing")) list += (list.empty() ? "" : ", ") + std::to_string(i.get<int>());
+            out += "; shards without a journal yet: " + list;
+        }
+        out += "\n";
+    }
     out += n("total") + " jobs: " + n("unchanged") + " unchanged (would be skipped), " + n("new") + " new, " +
            n("changed_input") + " changed input, " + n("changed_recipe") + " changed recipe, " + n("output_missing") +
            " output missing, " + n("failed") + " failed before, " + n("given_up") + " given up";

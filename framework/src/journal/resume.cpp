@@ -8,9 +8,10 @@ namespace batchproc {
 
 std::optional<fs::path> journal_path_for(const RunSpec &spec) {
     if (!spec.journal.enabled) return std::nullopt;
-    if (!spec.journal.path.empty()) return spec.journal.path;
-    if (!spec.output.dir.empty()) return spec.output.dir / ".batchproc" / "journal.sqlite";
-    if (spec.report) return spec.report->parent_path() / ".batchproc" / "journal.sqlite";
+    // One journal per shard: SQLite must not have writers on several NFS clients.
+    if (!spec.journal.path.empty()) return shard_file(spec.journal.path, spec.shard);
+    if (!spec.output.dir.empty()) return shard_file(spec.output.dir / ".batchproc" / "journal.sqlite", spec.shard);
+    if (spec.report) return shard_file(spec.report->parent_path() / ".batchproc" / "journal.sqlite", spec.shard);
     return std::nullopt;
 }
 

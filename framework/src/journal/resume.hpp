@@ -16,6 +16,7 @@ namespace batchproc {
 
 // Where a run's journal lives: journal: PATH when given; else
 // <output.dir>/.batchproc/journal.sqlite; else <report's folder>/.batchproc/journal.sqlite;
+// a shard's (--shard) with its suffix (journal.shard-0003-of-0016.sqlite);
 // nullopt when journal: false or the config has neither an output.dir nor a report.
 std::optional<std::filesystem::path> journal_path_for(const RunSpec &spec);
 
