@@ -6,6 +6,7 @@
 #include "engine/allocator.hpp"
 #include "engine/merge.hpp"
 #include "engine/shards.hpp"
+#include "engine/slurm_job.hpp"
 #include "engine/report.hpp"
 #include "engine/run.hpp"
 #include "engine/run_status.hpp"
@@ -22,6 +23,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -139,6 +141,76 @@ int cmd_merge(const RunArgs &args) {
         std::printf("report: %s\n", report->string().c_str());
     }
     return merged.exit_code;
+}
+
+struct SlurmArgs {
+    SlurmRequest request;
+    bool submit = false;
+};
+
+// Runs `command` (sh), returns its standard output; throws ShardError-like usage errors
+// (exit 2) when it cannot run or fails: the caller says what was and was not submitted.
+std::string run_capture(const std::string &command, bool &ok) {
+    std::string out;
+    ok = false;
+    std::FILE *p = ::popen(command.c_str(), "r");
+    if (p == nullptr) return out;
+    char buf[4096];
+    size_t n = 0;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    const int status = ::pclose(p);
+    ok = status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+    return out;
+}
+
+int cmd_slurm(SlurmArgs args, const RunArgs &run_args) {
+    // The config is checked as validate checks it: a job array of a bad config would fail N times.
+    PreparedRun run = prepare_run(run_args.config, run_args.sets);
+    SlurmRequest &r = args.request;
+    r.batchproc = fs::read_symlink("/proc/self/exe");
+    r.config = normal_absolute(run_args.config);
+    r.sets = run_args.sets;
+    if (run.spec.report) r.folder = slurm_folder(*run.spec.report, true);
+    else if (!run.spec.output.dir.empty()) r.folder = slurm_folder(run.spec.output.dir, false);
+    else throw ConfigError({run.spec.config_path.string()}, "report",
+                           "batchproc slurm keeps its scripts and logs beside the report: set report (or output.dir)");
+    const SlurmScripts scripts = slurm_scripts(r);
+    fs::create_directories(scripts.logs);
+    WriteOptions how;
+    how.durable = false;
+    write_file_atomically(scripts.array_script, scripts.array_text.data(), scripts.array_text.size(), how);
+    write_file_atomically(scripts.merge_script, scripts.merge_text.data(), scripts.merge_text.size(), how);
+    std::printf("%s:\n%s\n%s:\n%s\n", scripts.array_script.c_str(), scripts.array_text.c_str(),
+                scripts.merge_script.c_str(), scripts.merge_text.c_str());
+    std::string extra;
+    for (const std::string &o : r.sbatch_extra) extra += " " + shell_word(o);
+    const std::string array_cmd = "sbatch --parsable" + extra + " " + shell_word(scripts.array_script.string());
+    const auto merge_cmd = [&](const std::string &id) {
+        return "sbatch --parsable --dependency=afterany:" + id + extra + " " + shell_word(scripts.merge_script.string());
+    };
+    if (!args.submit) {
+        std::printf("to submit them (or run batchproc slurm again with --submit):\n  ID=$(%s)\n  %s\n",
+                    array_cmd.c_str(), merge_cmd("${ID%%;*}").c_str());
+        return kExitOk;
+    }
+    bool ok = false;
+    const std::string array_out = run_capture(array_cmd, ok);
+    const std::string array_id = array_out.substr(0, array_out.find(';'));
+    if (!ok || array_id.empty() || array_id.find_first_not_of("0123456789") != std::string::npos)
+        throw ShardError("sbatch did not accept the job array (" + array_cmd + "): nothing was submitted");
+    const std::string merge_out = run_capture(merge_cmd(array_id), ok);
+    const std::string merge_id = merge_out.substr(0, merge_out.find(';'));
+    if (!ok || merge_id.empty())
+        throw ShardError("the job array was submitted as job " + array_id + ", but sbatch did not accept the merge job (" +
+                         merge_cmd(array_id) + "); submit it by hand, or scancel " + array_id);
+    std::printf("submitted: job array %s (%d tasks), merge job %s (after the array)\n", array_id.c_str(), r.tasks,
+                merge_id.c_str());
+    std::printf("watch: squeue -j %s,%s    progress: batchproc status %s\n", array_id.c_str(), merge_id.c_str(),
+                shell_word(r.config.string()).c_str());
+    std::printf("logs: %s (the merge's verdict in %s-merge-%s.out)\n", scripts.logs.c_str(),
+                (scripts.logs / ("batchproc-" + r.config.stem().string())).c_str(), merge_id.c_str());
+    return kExitOk;
 }
 
 int cmd_validate(const RunArgs &args) {
@@ -336,7 +408,8 @@ int main(int argc, char **argv) {
 
     // `batchproc CONFIG ...` means `batchproc run CONFIG ...`.
     std::vector<std::string> words(argv + 1, argv + argc);
-    static const char *const kCommands[] = {"run", "do", "validate", "merge", "plugins", "bench", "status", "help"};
+    static const char *const kCommands[] = {"run",   "do",      "validate", "merge", "slurm",
+                                            "plugins", "bench", "status", "help"};
     if (!words.empty() && words[0].rfind('-', 0) != 0) {
         bool is_command = false;
         for (const char *c : kCommands) is_command = is_command || words[0] == c;
@@ -413,6 +486,20 @@ int main(int argc, char **argv) {
     CLI::App *validate = app.add_subcommand("validate", "check config, plugins and stage parameters; run nothing");
     add_common(validate);
 
+    SlurmArgs slurm_args;
+    CLI::App *slurm = app.add_subcommand("slurm", "write (and with --submit, submit) a Slurm job array running the "
+                                                  "config in shards, and a merge job after it");
+    slurm->add_option("CONFIG", run_args.config, "YAML config file")->required()->check(CLI::ExistingFile);
+    slurm->add_option("SBATCH_OPTIONS", slurm_args.request.sbatch_extra,
+                      "after --: more options for sbatch (both jobs), e.g. -- --account=lab --qos=low");
+    slurm->add_option("--tasks", slurm_args.request.tasks, "array tasks = shards")->required();
+    slurm->add_option("--partition", slurm_args.request.partition, "sbatch --partition");
+    slurm->add_option("--time", slurm_args.request.time, "sbatch --time, per task (e.g. 2:00:00)");
+    slurm->add_option("--cpus-per-task", slurm_args.request.cpus_per_task, "sbatch --cpus-per-task (workers: auto uses them)");
+    slurm->add_option("--mem", slurm_args.request.mem, "sbatch --mem, per task (e.g. 8G)");
+    slurm->add_option("--set", run_args.sets, "override a config key in every task: key.path=value (repeatable)");
+    slurm->add_flag("--submit", slurm_args.submit, "submit both with sbatch and print the job ids");
+
     CLI::App *merge = app.add_subcommand("merge", "put the shards of a sharded run together: one report, and "
                                                   "proof that every job was done once");
     merge->add_option("CONFIG", run_args.config, "YAML config file")->required()->check(CLI::ExistingFile);
@@ -459,6 +546,7 @@ int main(int argc, char **argv) {
         if (*status) return cmd_status(run_args);
         if (*validate) return cmd_validate(run_args);
         if (*merge) return cmd_merge(run_args);
+        if (*slurm) return cmd_slurm(slurm_args, run_args);
         if (*plugins) return cmd_plugins(plugin_name, plugins_json);
         if (*bench) return run_bench(bench_opts);
         std::fputs(app.help().c_str(), stdout);

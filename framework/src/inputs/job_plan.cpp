@@ -241,32 +241,20 @@ std::vector<PlannedJob> plan_jobs(const RunSpec &spec, const std::vector<InputFi
     const fs::path out_dir = writes_output ? normal_absolute(spec.output.dir) : fs::path();
 
     std::vector<PlannedJob> jobs;
-    std::vector<OutputNameFields> fields;
     if (spec.input.generate_count) {
         const int64_t count = std::max<int64_t>(0, *spec.input.generate_count);
         jobs.reserve(static_cast<size_t>(count));
         for (int64_t i = 0; i < count; ++i) {
-            OutputNameFields f;
-            f.stem = "job" + std::to_string(i);
-            f.index = i;
-            fields.push_back(std::move(f));
-            jobs.push_back({i, fs::path(), "#" + std::to_string(i), {}, "#" + std::to_string(i)});
+            std::string key = "#" + std::to_string(i);
+            jobs.push_back({i, fs::path(), key, {}, key});
         }
     } else {
         jobs.reserve(files.size());
         for (size_t k = 0; k < files.size(); ++k) {
             const fs::path &in = files[k].path;
-            const int64_t i = static_cast<int64_t>(k);
-            OutputNameFields f;
-            f.stem = in.stem().string();
-            f.name = in.filename().string();
-            f.src_ext = clean_ext(in.extension().string());
-            f.rel_dir = files[k].rel_dir;
-            f.index = i;
-            fields.push_back(std::move(f));
             std::string key = files[k].rel_dir.empty() ? in.filename().string() : files[k].rel_dir + "/" + in.filename().string();
             if (spec.input.paths.size() > 1) key = std::to_string(files[k].root_index) + ":" + key;
-            jobs.push_back({i, in, display_path(in, base), {}, std::move(key)});
+            jobs.push_back({static_cast<int64_t>(k), in, display_path(in, base), {}, std::move(key)});
         }
     }
     if (!writes_output) return jobs;
@@ -284,8 +272,19 @@ std::vector<PlannedJob> plan_jobs(const RunSpec &spec, const std::vector<InputFi
     for (size_t k = 0; k < jobs.size(); ++k) {
         PlannedJob &job = jobs[k];
         job.outputs.reserve(slots.size());
+        // The placeholders' values, made here rather than kept for every job (a million
+        // generated jobs would hold them all).
+        OutputNameFields f;
+        f.index = job.index;
+        if (spec.input.generate_count) {
+            f.stem = "job" + std::to_string(job.index);
+        } else {
+            f.stem = job.input.stem().string();
+            f.name = job.input.filename().string();
+            f.src_ext = clean_ext(job.input.extension().string());
+            f.rel_dir = files[k].rel_dir;
+        }
         for (size_t o = 0; o < slots.size(); ++o) {
-            OutputNameFields &f = fields[k];
             if (spec.input.generate_count) {
                 f.ext = slots[o].ext ? clean_ext(*slots[o].ext) : "out";
                 f.name = f.ext.empty() ? f.stem : f.stem + "." + f.ext;
