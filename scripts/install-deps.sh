@@ -12,6 +12,7 @@ packages=(
   libfreetype-dev fonts-dejavu-core
   liblcms2-utils icc-profiles-free
   libgtest-dev googletest libbenchmark-dev
+  libcereal-dev
   slurm-wlm
   python3
 )

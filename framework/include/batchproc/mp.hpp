@@ -1,0 +1,16 @@
+#pragma once
+// batchproc::mp: Python's multiprocessing, in C++. One include for the whole library.
+#include "batchproc/mp/barrier.hpp"
+#include "batchproc/mp/condition.hpp"
+#include "batchproc/mp/connection.hpp"
+#include "batchproc/mp/errors.hpp"
+#include "batchproc/mp/event.hpp"
+#include "batchproc/mp/lock.hpp"
+#include "batchproc/mp/process.hpp"
+#include "batchproc/mp/queue.hpp"
+#include "batchproc/mp/semaphore.hpp"
+#include "batchproc/mp/serialization.hpp"
+#include "batchproc/mp/shared_memory.hpp"
+#include "batchproc/mp/start_method.hpp"
+#include "batchproc/mp/task.hpp"
+#include "batchproc/mp/values.hpp"
