@@ -7,6 +7,7 @@
 #include "pool/job_channel.hpp"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -107,6 +108,9 @@ int worker_loop(const RunSpec &spec, const PipelinePlan &plan, ResultBuffer &buf
 
     const uint64_t max_memory = spec.pool.max_memory;
     if (max_memory > 0) {
+        // Heap the process freed but keeps (large buffers stay in the heap: engine/allocator)
+        // is given back first, so that the cap is measured from what the worker really holds.
+        malloc_trim(0);
         const rlim_t cap = static_cast<rlim_t>(current_address_space() + max_memory);
         rlimit limit{cap, cap};
         setrlimit(RLIMIT_AS, &limit);
