@@ -8,7 +8,7 @@ packages=(
   libopencv-dev libtbb-dev libyaml-cpp-dev libjpeg-dev
   libcli11-dev libspdlog-dev nlohmann-json3-dev
   libsqlite3-dev libsqlitecpp-dev libxxhash-dev liblcms2-dev libexiv2-dev
-  libspng-dev libwebp-dev libtiff-dev libheif-dev
+  libpng-dev libspng-dev libwebp-dev libtiff-dev libheif-dev
   libfreetype-dev fonts-dejavu-core
   liblcms2-utils icc-profiles-free
   libgtest-dev googletest libbenchmark-dev

@@ -1,6 +1,9 @@
 // The same config over the sample images in serial, threads and processes mode under each
 // start method: every output file byte for byte identical, and the same status and metrics
-// for every input in the reports.
+// for every input in the reports. Then the modules loaded on first use (TIFF, metadata)
+// under each start method.
+#include "support/exiv2_edit.hpp"
+#include "support/image_bytes.hpp"
 #include "support/run_helpers.hpp"
 
 #include <gtest/gtest.h>
@@ -109,6 +112,63 @@ TEST_F(PoolModesIdentical, OutputsAndMetricsAreTheSameInEveryModeAndStartMethod)
             EXPECT_TRUE(it->second == bytes) << name << " differs (" << it->second.size() << " vs " << bytes.size()
                                              << " bytes)";
         }
+    }
+}
+
+// A worker loads the tiff codec module and the metadata module (exiv2) itself, on first use,
+// whatever the start method: it may be a fork of a coordinator that never loaded them, or
+// a fresh image of the executable (spawn) that finds them from its own path.
+TEST_F(PoolModesIdentical, ModulesLoadedOnFirstUseWorkInEveryStartMethod) {
+    // A TIFF (decoded by the tiff module) and a JPEG with an EXIF tag to carry over (read and
+    // written by the metadata module), both written as TIFF (the tiff module again).
+    write_bytes(dir() / "in/noise.tif", encode_image(".tiff", batchproc::test::random_pixels(40, 30, CV_8UC3)));
+    write_bytes(dir() / "in/artist.jpg",
+                edit_metadata(encode_image(".jpg", batchproc::test::random_pixels(40, 30, CV_8UC3)),
+                              [](Exiv2::Image &image) { image.exifData()["Exif.Image.Artist"] = "lazy modules"; }));
+    std::vector<std::pair<std::string, PoolOptions>> pools;
+    PoolOptions serial;
+    serial.mode = "serial";
+    serial.workers = 1;
+    pools.emplace_back("serial", serial);
+    for (const std::string &method : start_methods()) {
+        PoolOptions p;
+        p.start_method = method;
+        p.workers = 2;
+        p.timeout = "60s";
+        pools.emplace_back("processes-" + method, p);
+    }
+
+    std::map<std::string, std::string> first;
+    for (const auto &[name, pool] : pools) {
+        SCOPED_TRACE(name);
+        const fs::path config = dir() / ("modules-" + name + ".yaml");
+        const fs::path out = dir() / ("modules-out-" + name);
+        write_text(config, "plugins: [imgproc]\n"
+                           "input:\n  paths: [" + yaml_quote((dir() / "in").string()) + "]\n"
+                           "output:\n  dir: " + yaml_quote(out.string()) +
+                               "\n  name: \"{stem}.{ext}\"\n  overwrite: true\n  metadata: keep\n" +
+                           pool_yaml(pool) + "journal: false\n"
+                           "report: " + yaml_quote(report_path(config).string()) + "\n"
+                           "pipeline:\n  - resize: {max_side: 24}\n  - save: {format: tiff}\n");
+        const PoolRun r = run(config);
+        ASSERT_TRUE(r.outcome.finished) << r.diag();
+        ASSERT_EQ(r.outcome.exit_code, 0) << r.diag();
+        EXPECT_EQ(status_counts(r.report)["ok"], 2) << r.diag();
+        const auto files = files_under(out);
+        ASSERT_EQ(files.size(), 2u) << r.diag();
+        const fs::path artist = out / "artist.tiff";
+        ASSERT_TRUE(fs::exists(artist)) << r.diag();
+        EXPECT_EQ(read_text(artist).rfind(std::string("II*\0", 4), 0), 0u) << "not a little-endian TIFF";
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations" // exiv2 0.27 hands out std::auto_ptr
+        Exiv2::Image::AutoPtr image = Exiv2::ImageFactory::open(artist.string());
+#pragma GCC diagnostic pop
+        image->readMetadata();
+        const auto tag = image->exifData().findKey(Exiv2::ExifKey("Exif.Image.Artist"));
+        ASSERT_NE(tag, image->exifData().end()) << "the output lost the input's EXIF";
+        EXPECT_EQ(tag->toString(), "lazy modules");
+        if (first.empty()) first = files;
+        else EXPECT_TRUE(files == first) << "outputs differ from the serial run's";
     }
 }
 

@@ -5,14 +5,15 @@
 #      project folder would look, and configure + build it with CMAKE_PREFIX_PATH=<prefix>
 #      (warnings as errors, so the installed SDK headers must compile cleanly in user code)
 #   3. run the INSTALLED <prefix>/bin/batchproc: `validate`, then `run` of the sample's own
-#      vignette.yaml; check exit codes, the output files and the report
+#      vignette.yaml, then a `do` writing a TIFF with metadata (the tiff and metadata
+#      modules, loaded on first use); check exit codes, the output files and the report
 #
 # Everything happens under <work>, which is emptied first, so a run never sees the leftovers
 # of an earlier one.
 cmake_minimum_required(VERSION 3.20)
 
 foreach(var BP_SOURCE_DIR BP_BUILD_DIR BP_WORK_DIR BP_GENERATOR BP_INSTALL_BINDIR BP_INSTALL_LIBDIR
-            BP_INSTALL_INCLUDEDIR BP_PLUGIN_SUBDIR)
+            BP_INSTALL_INCLUDEDIR BP_PLUGIN_SUBDIR BP_CODEC_SUBDIR)
   if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
     message(FATAL_ERROR "package_test.cmake: -D${var}=... is required")
   endif()
@@ -60,6 +61,10 @@ set(installed_exe "${prefix}/${BP_INSTALL_BINDIR}/batchproc")
 require_file("${installed_exe}" "the CLI")
 require_file("${prefix}/${BP_PLUGIN_SUBDIR}/imgproc.so" "bundled plugin")
 require_file("${prefix}/${BP_PLUGIN_SUBDIR}/sumsq.so" "bundled plugin")
+# The modules the binary loads on first use (codec/codec_module.hpp, codec/metadata_module.hpp).
+foreach(module batchproc_codec_heif batchproc_codec_opencv batchproc_codec_tiff batchproc_metadata)
+  require_file("${prefix}/${BP_CODEC_SUBDIR}/${module}.so" "module loaded on first use")
+endforeach()
 require_file("${prefix}/${BP_INSTALL_INCLUDEDIR}/batchproc/plugin.h" "SDK header")
 require_file("${prefix}/${BP_INSTALL_INCLUDEDIR}/batchproc/plugin.hpp" "SDK header")
 require_file("${prefix}/${BP_INSTALL_LIBDIR}/cmake/batchproc/batchprocConfig.cmake" "CMake package")
@@ -134,6 +139,20 @@ list(LENGTH images expected_count)
 list(LENGTH written written_count)
 if(NOT written_count EQUAL expected_count)
   message(FATAL_ERROR "package test: expected ${expected_count} files in ${out_dir}, found: ${written}")
+endif()
+
+# The installed modules load: a TIFF written with the input's metadata (the tiff codec
+# module and the metadata module, which the binary does not link).
+set(tiff_dir "${BP_WORK_DIR}/out-tiff")
+step("batchproc do: TIFF with metadata" 0 ${clean_env} "${installed_exe}" do "${images_dir}/storm-gray.jpg"
+  -o "${tiff_dir}" -p "save format=tiff" --metadata keep --journal false -q)
+file(GLOB tiffs "${tiff_dir}/storm-gray.*")
+if(NOT tiffs)
+  message(FATAL_ERROR "package test: batchproc do wrote nothing into ${tiff_dir}")
+endif()
+file(READ "${tiffs}" magic LIMIT 4 HEX)
+if(NOT magic STREQUAL "49492a00" AND NOT magic STREQUAL "4d4d002a")
+  message(FATAL_ERROR "package test: ${tiffs} is not a TIFF file (starts with ${magic})")
 endif()
 
 require_file("${report}" "--report")

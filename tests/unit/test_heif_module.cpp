@@ -84,7 +84,10 @@ struct Decoded {
 
 Decoded decode(const Bytes &file) {
     Decoded d;
-    d.ok = heif().decode(file.data(), file.size(), d.pixels, d.icc, d.error);
+    batchproc::CodecImage image;
+    d.ok = heif().decode(file.data(), file.size(), image, d.error);
+    d.pixels = image.pixels;
+    d.icc = image.icc;
     return d;
 }
 

@@ -1,6 +1,6 @@
 // decode_png / encode_png against OpenCV's libpng reader: files from cv::imencode, files
-// built here with libspng (palette, tRNS, 1/2/4-bit, gray+alpha, interlaced), then damaged
-// on purpose.
+// built here with libspng (palette, tRNS, 1/2/4-bit, gray+alpha, interlaced: every colour
+// type and bit depth), then damaged on purpose.
 #include "codec/png_codec.hpp"
 
 #include "support/image_bytes.hpp"
@@ -10,6 +10,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include <spng.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -92,6 +93,51 @@ size_t find_chunk(const Bytes &png, const char *type) {
 
 uint32_t chunk_length(const Bytes &png, size_t pos) {
     return (uint32_t(png[pos]) << 24) | (png[pos + 1] << 16) | (png[pos + 2] << 8) | png[pos + 3];
+}
+
+// A chunk: length, type, body, CRC.
+Bytes make_chunk(const std::string &type, const Bytes &body) {
+    Bytes c;
+    c.reserve(body.size() + 12);
+    for (int i = 3; i >= 0; --i) c.push_back(uint8_t(body.size() >> (8 * i)));
+    for (char t : type) c.push_back(uint8_t(t));
+    c.insert(c.end(), body.begin(), body.end());
+    const uint32_t crc = png_crc32(c.data() + 4, body.size() + 4);
+    for (int i = 3; i >= 0; --i) c.push_back(uint8_t(crc >> (8 * i)));
+    return c;
+}
+
+Bytes insert_after_ihdr(Bytes png, const Bytes &chunk) {
+    png.insert(png.begin() + 33, chunk.begin(), chunk.end());
+    return png;
+}
+
+// An iCCP chunk body: name, NUL, compression method 0, then `profile_bytes` bytes of the
+// profile (`profile` repeated) through zlib, streamed so that a huge one costs no memory here.
+Bytes iccp_body(const std::string &name, const Bytes &profile, size_t profile_bytes) {
+    Bytes body(name.begin(), name.end());
+    body.push_back(0);
+    body.push_back(0);
+    z_stream z{};
+    EXPECT_EQ(deflateInit(&z, Z_BEST_SPEED), Z_OK);
+    Bytes out(1 << 16);
+    for (size_t fed = 0;;) {
+        const size_t n = std::min(profile.size(), profile_bytes - fed);
+        z.next_in = const_cast<Bytef *>(profile.data());
+        z.avail_in = uInt(n);
+        fed += n;
+        const int flush = fed == profile_bytes ? Z_FINISH : Z_NO_FLUSH;
+        int ret = Z_OK;
+        do {
+            z.next_out = out.data();
+            z.avail_out = uInt(out.size());
+            ret = deflate(&z, flush);
+            body.insert(body.end(), out.data(), out.data() + (out.size() - z.avail_out));
+        } while (z.avail_out == 0 || (flush == Z_FINISH && ret != Z_STREAM_END));
+        if (flush == Z_FINISH) break;
+    }
+    deflateEnd(&z);
+    return body;
 }
 
 // ---- Round trips ---------------------------------------------------------------------------
@@ -300,6 +346,70 @@ TEST(PngCodec, InterlacedAsInOpenCv) {
     }
 }
 
+// Every colour type and bit depth PNG allows, plain and interlaced, with and without a tRNS
+// chunk where one is allowed, at sizes where some interlace passes are empty (1x1, 5x3).
+TEST(PngCodec, EveryColourTypeDepthAndInterlaceAsInOpenCv) {
+    struct Kind {
+        uint8_t colour, depth, samples;
+    };
+    const Kind kinds[] = {
+        {SPNG_COLOR_TYPE_GRAYSCALE, 1, 1},       {SPNG_COLOR_TYPE_GRAYSCALE, 2, 1},
+        {SPNG_COLOR_TYPE_GRAYSCALE, 4, 1},       {SPNG_COLOR_TYPE_GRAYSCALE, 8, 1},
+        {SPNG_COLOR_TYPE_GRAYSCALE, 16, 1},      {SPNG_COLOR_TYPE_TRUECOLOR, 8, 3},
+        {SPNG_COLOR_TYPE_TRUECOLOR, 16, 3},      {SPNG_COLOR_TYPE_INDEXED, 1, 1},
+        {SPNG_COLOR_TYPE_INDEXED, 2, 1},         {SPNG_COLOR_TYPE_INDEXED, 4, 1},
+        {SPNG_COLOR_TYPE_INDEXED, 8, 1},         {SPNG_COLOR_TYPE_GRAYSCALE_ALPHA, 8, 2},
+        {SPNG_COLOR_TYPE_GRAYSCALE_ALPHA, 16, 2}, {SPNG_COLOR_TYPE_TRUECOLOR_ALPHA, 8, 4},
+        {SPNG_COLOR_TYPE_TRUECOLOR_ALPHA, 16, 4},
+    };
+    const uint32_t sizes[][2] = {{1, 1}, {5, 3}, {33, 21}};
+    uint32_t seed = 0;
+    int files = 0;
+    for (const Kind k : kinds) {
+        const bool has_alpha = k.colour == SPNG_COLOR_TYPE_GRAYSCALE_ALPHA || k.colour == SPNG_COLOR_TYPE_TRUECOLOR_ALPHA;
+        for (const auto &size : sizes) {
+            for (bool interlaced : {false, true}) {
+                for (bool with_trns : {false, true}) {
+                    if (with_trns && has_alpha) continue; // PNG forbids tRNS with an alpha channel
+                    SCOPED_TRACE("colour type " + std::to_string(k.colour) + ", depth " + std::to_string(k.depth) +
+                                 ", " + std::to_string(size[0]) + "x" + std::to_string(size[1]) +
+                                 (interlaced ? ", interlaced" : "") + (with_trns ? ", tRNS" : ""));
+                    const uint32_t w = size[0], h = size[1];
+                    const size_t row = (size_t(w) * k.samples * k.depth + 7) / 8;
+                    const Bytes rows = random_bytes(row * h, ++seed);
+                    const spng_plte plte = palette(1u << std::min<int>(k.depth, 8));
+                    spng_trns trns{};
+                    // The first pixel's value as the colour key, so that it is used at least once.
+                    const auto sample = [&](size_t i) {
+                        return k.depth == 16 ? uint16_t((rows[2 * i] << 8) | rows[2 * i + 1])
+                                             : uint16_t(k.depth == 8 ? rows[i] : rows[0] >> (8 - k.depth));
+                    };
+                    if (k.colour == SPNG_COLOR_TYPE_GRAYSCALE) {
+                        trns.gray = sample(0);
+                    } else if (k.colour == SPNG_COLOR_TYPE_TRUECOLOR) {
+                        trns.red = sample(0);
+                        trns.green = sample(1);
+                        trns.blue = sample(2);
+                    } else if (k.colour == SPNG_COLOR_TYPE_INDEXED) {
+                        trns.n_type3_entries = std::max(1u, plte.n_entries / 2);
+                        for (uint32_t i = 0; i < trns.n_type3_entries; ++i) trns.type3_alpha[i] = uint8_t(i * 29);
+                    }
+                    const Bytes png = write_png(w, h, k.depth, k.colour, rows, interlaced,
+                                                k.colour == SPNG_COLOR_TYPE_INDEXED ? &plte : nullptr,
+                                                with_trns ? &trns : nullptr);
+                    const cv::Mat expected = opencv_decode(png);
+                    ASSERT_FALSE(expected.empty());
+                    const CodecImage ours = decode_png(png.data(), png.size(), false);
+                    EXPECT_SAME_PIXELS(ours.pixels, expected);
+                    EXPECT_TRUE(ours.warnings.empty());
+                    ++files;
+                }
+            }
+        }
+    }
+    EXPECT_EQ(files, 3 * 2 * (11 * 2 + 4)); // 11 kinds with a tRNS variant, 4 without
+}
+
 TEST(PngCodec, GammaAndColourChunksAreNotApplied) {
     // cv::imencode writes no gAMA; add one by hand: OpenCV ignores it, and so must we.
     const cv::Mat image = random_pixels(12, 8, CV_8UC3);
@@ -386,6 +496,61 @@ TEST(PngCodec, MissingIendIsTruncationButThePixelsAreWhole) {
     bad_end.back() ^= 1;
     EXPECT_EQ(decode_error(bad_end, false), "damaged PNG file: CRC error in chunk IEND");
     EXPECT_SAME_PIXELS(decode_png(bad_end.data(), bad_end.size(), true).pixels, image);
+}
+
+TEST(PngCodec, TruncatedInterlacedFileKeepsItsFirstPasses) {
+    const uint32_t w = 48, h = 40;
+    const Bytes png = write_png(w, h, 8, SPNG_COLOR_TYPE_TRUECOLOR, random_bytes(size_t(w) * h * 3, 77), true);
+    const cv::Mat whole = decode_png(png.data(), png.size(), false).pixels;
+    const Bytes cut(png.begin(), png.begin() + long(png.size() * 6 / 10)); // in pass 6 or 7 of 7
+    EXPECT_EQ(decode_error(cut, false).rfind("truncated PNG file", 0), 0u);
+
+    const CodecImage partial = decode_png(cut.data(), cut.size(), true);
+    ASSERT_EQ(partial.warnings.size(), 1u);
+    EXPECT_NE(partial.warnings[0].find("interlaced image is incomplete"), std::string::npos) << partial.warnings[0];
+    ASSERT_EQ(partial.pixels.size(), whole.size());
+    // Pass 1 (every 8th pixel of every 8th row) is at the start of the data; pass 7 (the odd
+    // rows, half the data) at its end.
+    for (uint32_t y = 0; y < h; y += 8)
+        for (uint32_t x = 0; x < w; x += 8)
+            EXPECT_EQ(partial.pixels.at<cv::Vec3b>(int(y), int(x)), whole.at<cv::Vec3b>(int(y), int(x)));
+    EXPECT_EQ(cv::countNonZero(partial.pixels.row(int(h) - 1).reshape(1)), 0);
+}
+
+TEST(PngCodec, UnknownCriticalChunkIsRefusedAsByOpenCv) {
+    const Bytes png = insert_after_ihdr(encode_png(random_pixels(8, 8, CV_8UC3), EncodeOptions{}, {}),
+                                        make_chunk("XtRA", {1, 2, 3}));
+    EXPECT_TRUE(opencv_decode(png).empty());
+    for (bool tolerate : {false, true}) {
+        const std::string message = decode_error(png, tolerate);
+        EXPECT_EQ(message.rfind("damaged PNG file: ", 0), 0u) << message;
+        EXPECT_NE(message.find("XtRA"), std::string::npos) << message;
+    }
+}
+
+TEST(PngCodec, ProfileUnderAnInvalidNameIsDropped) {
+    // An empty name, as exiv2 writes it: libspng dropped such a chunk, and decode_image reads
+    // the profile through exiv2 instead; a valid name for comparison.
+    const Bytes icc = srgb_profile();
+    const cv::Mat image = random_pixels(9, 7, CV_8UC3);
+    const Bytes plain = encode_png(image, EncodeOptions{}, {});
+    const Bytes named = insert_after_ihdr(plain, make_chunk("iCCP", iccp_body("sRGB", icc, icc.size())));
+    EXPECT_EQ(decode_png(named.data(), named.size(), false).icc, icc);
+    const Bytes unnamed = insert_after_ihdr(plain, make_chunk("iCCP", iccp_body("", icc, icc.size())));
+    const CodecImage decoded = decode_png(unnamed.data(), unnamed.size(), false);
+    EXPECT_TRUE(decoded.icc.empty());
+    EXPECT_TRUE(decoded.warnings.empty());
+    EXPECT_SAME_PIXELS(decoded.pixels, image);
+}
+
+TEST(PngCodec, ProfileInflatingPastTheLimitIsRefused) {
+    // 65 MiB of profile in a few hundred KiB of chunk: a decompression bomb.
+    const Bytes zeros(1 << 20, 0);
+    const Bytes png = insert_after_ihdr(encode_png(random_pixels(4, 4, CV_8UC3), EncodeOptions{}, {}),
+                                        make_chunk("iCCP", iccp_body("bomb", zeros, size_t(65) << 20)));
+    ASSERT_LT(png.size(), size_t(1) << 20);
+    for (bool tolerate : {false, true})
+        EXPECT_NE(decode_error(png, tolerate).find("likely decompression bomb"), std::string::npos);
 }
 
 TEST(PngCodec, HeaderClaimingAHugeImageIsRefusedBeforeAllocating) {

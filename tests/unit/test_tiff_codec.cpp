@@ -1,7 +1,12 @@
-// decode_tiff / encode_tiff against OpenCV's libtiff reader: files from cv::imencode and
-// files written here with libtiff (every layout: strips, tiles, planar, compressions, alpha
-// kinds, palette, YCbCr JPEG, CMYK, 1-bit, orientations), then damaged on purpose.
-#include "codec/tiff_codec.hpp"
+// The tiff codec module (batchproc's TIFF codec over libtiff, framework/codec_modules/tiff)
+// against OpenCV's libtiff reader: files from cv::imencode and files written here with
+// libtiff (every layout: strips, tiles, planar, compressions, alpha kinds, palette, YCbCr
+// JPEG, CMYK, 1-bit, orientations), then damaged on purpose. Everything goes through the
+// module's table, as the engine calls it.
+#include "codec/codec_image.hpp"
+#include "codec/codec_module.hpp"
+#include "codec/decode_error.hpp"
+#include "codec/encode_options.hpp"
 
 #include "support/image_bytes.hpp"
 
@@ -25,9 +30,8 @@
 #include <vector>
 
 using batchproc::CodecImage;
-using batchproc::decode_tiff;
+using batchproc::CodecModuleApi;
 using batchproc::DecodeError;
-using batchproc::encode_tiff;
 using batchproc::EncodeError;
 using batchproc::EncodeOptions;
 using batchproc::test::encode_image;
@@ -37,6 +41,23 @@ using batchproc::test::srgb_profile;
 namespace {
 
 using Bytes = std::vector<uint8_t>;
+
+const CodecModuleApi &tiff_module() { return batchproc::codec_module("tiff"); }
+
+// The module's decode, its error sentence thrown as the engine throws it.
+CodecImage decode_tiff(const uint8_t *data, size_t size) {
+    CodecImage image;
+    std::string error;
+    if (!tiff_module().decode(data, size, image, error)) throw DecodeError(error);
+    return image;
+}
+
+Bytes encode_tiff(const cv::Mat &image, const EncodeOptions &options, const Bytes &icc) {
+    Bytes out;
+    std::string error;
+    if (!tiff_module().encode(image, "tiff", options, icc, out, error)) throw EncodeError(error);
+    return out;
+}
 
 cv::Mat opencv_decode(const Bytes &b) { return cv::imdecode(b, cv::IMREAD_UNCHANGED); }
 
@@ -246,6 +267,16 @@ TEST(TiffCodec, RefusesWhatItCannotWrite) {
     EXPECT_THROW(encode_tiff(cv::Mat(), EncodeOptions{}, {}), EncodeError);
     EXPECT_THROW(encode_tiff(cv::Mat(4, 4, CV_32FC1, cv::Scalar(0.5)), EncodeOptions{}, {}), EncodeError);
     EXPECT_THROW(encode_tiff(cv::Mat(4, 4, CV_8UC2, cv::Scalar(1, 2)), EncodeOptions{}, {}), EncodeError);
+}
+
+TEST(TiffCodec, ModuleWritesTiffOnly) {
+    EXPECT_TRUE(tiff_module().can_encode("tiff"));
+    EXPECT_TRUE(tiff_module().can_encode("tif"));
+    EXPECT_FALSE(tiff_module().can_encode("png"));
+    Bytes out;
+    std::string error;
+    EXPECT_FALSE(tiff_module().encode(random_pixels(4, 4, CV_8UC3), "png", EncodeOptions{}, {}, out, error));
+    EXPECT_EQ(error, "the tiff codec module writes .tif and .tiff, not .png");
 }
 
 // ---- Decoding as OpenCV does -------------------------------------------------------------
@@ -492,6 +523,26 @@ TEST(TiffCodec, OrientationAsOpenCv) {
             EXPECT_EQ(ours.cols, orientation >= ORIENTATION_LEFTTOP ? 13 : 21);
         }
     }
+}
+
+TEST(TiffCodec, ProbeGivesTheSizeAsDecoded) {
+    for (uint16_t orientation : {ORIENTATION_TOPLEFT, ORIENTATION_BOTRIGHT, ORIENTATION_LEFTTOP, ORIENTATION_LEFTBOT}) {
+        SCOPED_TRACE("orientation " + std::to_string(orientation));
+        Spec s;
+        s.orientation = orientation;
+        const Bytes tiff = write_tiff(s, random_pixels(21, 13, CV_8UC3));
+        int64_t width = 0, height = 0;
+        std::string error;
+        ASSERT_TRUE(tiff_module().probe(tiff.data(), tiff.size(), width, height, error)) << error;
+        const cv::Mat decoded = decode_tiff(tiff.data(), tiff.size()).pixels;
+        EXPECT_EQ(width, decoded.cols);
+        EXPECT_EQ(height, decoded.rows);
+    }
+    int64_t width = 0, height = 0;
+    std::string error;
+    const Bytes cut{'I', 'I', 42, 0};
+    EXPECT_FALSE(tiff_module().probe(cut.data(), cut.size(), width, height, error));
+    EXPECT_EQ(error, "truncated TIFF file: it ends before the directory of its first page");
 }
 
 TEST(TiffCodec, FirstPageOfSeveralWithANote) {

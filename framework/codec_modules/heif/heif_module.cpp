@@ -236,10 +236,11 @@ bool probe(const uint8_t *data, size_t size, int64_t &width, int64_t &height, st
     });
 }
 
-bool decode(const uint8_t *data, size_t size, cv::Mat &pixels, std::vector<uint8_t> &icc, std::string &error) noexcept {
+bool decode(const uint8_t *data, size_t size, CodecImage &out, std::string &error) noexcept {
     return guarded(error, [&] {
-        pixels.release();
-        icc.clear();
+        out = CodecImage();
+        cv::Mat &pixels = out.pixels;
+        std::vector<uint8_t> &icc = out.icc;
         HeifFile file;
         if (!open_primary(data, size, file, error)) return false;
         const heif_image_handle *handle = file.primary.get();

@@ -9,8 +9,9 @@
 namespace batchproc {
 namespace {
 
-bool decode(const uint8_t *data, size_t size, cv::Mat &pixels, std::vector<uint8_t> &icc, std::string &error) {
-    icc.clear();
+bool decode(const uint8_t *data, size_t size, CodecImage &image, std::string &error) {
+    image = CodecImage();
+    cv::Mat &pixels = image.pixels;
     if (size > static_cast<size_t>(INT_MAX)) {
         error = "file is too large to decode (over 2 GiB)";
         return false;

@@ -8,7 +8,6 @@
 #include "codec/jpeg_decoder.hpp"
 #include "codec/metadata.hpp"
 #include "codec/png_codec.hpp"
-#include "codec/tiff_codec.hpp"
 #include "codec/webp_codec.hpp"
 
 #include <opencv2/imgproc.hpp>
@@ -99,7 +98,7 @@ bool png_has_chunk(const uint8_t *data, size_t size, const char *type) {
     return false;
 }
 
-// ---- Everything else: batchproc's own codecs, then the heif and opencv modules --------------
+// ---- Everything else: batchproc's own codecs, then the tiff, heif and opencv modules --------
 
 const char *depth_name(int depth) {
     switch (depth) {
@@ -118,7 +117,7 @@ CodecImage decode_with_module(const uint8_t *data, size_t size, const ImageHeade
     const CodecModuleApi &module = codec_module(heif ? "heif" : "opencv");
     CodecImage decoded;
     std::string error;
-    if (module.decode(data, size, decoded.pixels, decoded.icc, error)) return decoded;
+    if (module.decode(data, size, decoded, error)) return decoded;
     const std::string name = format_display_name(header.format);
     std::string message = "damaged or unsupported " + name + " file: " + error;
     if (header.format == "gif") message += " (this OpenCV cannot read GIF; convert it to PNG first)";
@@ -152,22 +151,20 @@ DecodedImage decode_other(const uint8_t *data, size_t size, const ImageHeader &h
             throw;
         }
         if (problem) decoded.warnings.clear(); // the same damage, already reported
-        // libspng refuses an iCCP chunk with an empty profile name, which exiv2 writes (and
-        // libpng accepts): read such a profile through exiv2.
+        // decode_png drops an iCCP chunk whose profile name is not a PNG keyword, such as the
+        // empty name exiv2 writes: read such a profile through exiv2.
         if (decoded.icc.empty() && options.colour != ColourPolicy::ignore && png_has_chunk(data, size, "iCCP"))
             decoded.icc = embedded_icc_profile(data, size);
     } else if (header.format == "webp") {
         decoded = decode_webp(data, size, options.shrink_on_load ? min_side_hint : 0);
     } else if (header.format == "tiff") {
-        try {
-            decoded = decode_tiff(data, size);
-        } catch (const DecodeError &) {
+        std::string error;
+        if (!codec_module("tiff").decode(data, size, decoded, error)) {
             // Kinds batchproc's TIFF codec does not read (float or 32-bit samples): OpenCV's
             // may; if it cannot either, the first reason stands.
-            CodecImage fallback;
-            std::string error;
-            if (!codec_module("opencv").decode(data, size, fallback.pixels, fallback.icc, error)) throw;
-            decoded = std::move(fallback);
+            std::string opencv_error;
+            decoded = CodecImage();
+            if (!codec_module("opencv").decode(data, size, decoded, opencv_error)) throw DecodeError(error);
         }
     } else {
         decoded = decode_with_module(data, size, header);

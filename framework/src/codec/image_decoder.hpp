@@ -1,11 +1,12 @@
 // Turns a whole image file held in memory into a cv::Mat for the pipeline: JPEG through
 // libjpeg directly (exact damage detection, shrink-on-load, CMYK), PNG, WebP (with
-// shrink-on-load) and TIFF through batchproc's own codecs, HEIF/HEIC/AVIF through the heif
-// codec module, the rest through OpenCV's imgcodecs in the opencv module (both loaded on
-// first use). Then EXIF orientation, and an embedded ICC profile converted to sRGB under
+// shrink-on-load) and TIFF through batchproc's own codecs (TIFF's in the tiff codec
+// module), HEIF/HEIC/AVIF through the heif codec module, the rest through OpenCV's
+// imgcodecs in the opencv module (modules are loaded on first use). Then EXIF orientation, and an embedded ICC profile converted to sRGB under
 // input.colour: srgb. Errors are sentences a person can act on.
 #pragma once
 
+#include "codec/decode_error.hpp"
 #include "config/spec.hpp"
 
 #include <opencv2/core.hpp>
@@ -28,11 +29,6 @@ struct DecodedImage {
     bool converted_from_profile = false; // an embedded ICC profile was applied (input.colour: srgb)
     std::vector<uint8_t> icc;           // input.colour: keep: the embedded profile the pixels are still in
     int orientation_applied = 1;        // the EXIF orientation the pixels were turned upright from (1: none)
-};
-
-class DecodeError : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
 };
 
 // Decodes a whole file held in memory.

@@ -3,7 +3,6 @@
 #include "codec/codec_module.hpp"
 #include "codec/jpeg_encoder.hpp"
 #include "codec/png_codec.hpp"
-#include "codec/tiff_codec.hpp"
 #include "codec/webp_codec.hpp"
 
 #include <opencv2/core.hpp>
@@ -104,7 +103,7 @@ bool can_encode(const std::string &format) {
     case Writer::jpeg:
     case Writer::png:
     case Writer::webp:
-    case Writer::tiff: return true;
+    case Writer::tiff: return true; // libtiff writes every TIFF; the module is loaded to write one
     case Writer::heif: return codec_module("heif").can_encode(format);
     case Writer::opencv: return codec_module("opencv").can_encode(format);
     }
@@ -143,13 +142,15 @@ EncodedImage encode_image(const cv::Mat &input, const std::string &format, const
         out.bytes = encode_webp(colour, options, icc);
         break;
     }
-    case Writer::tiff: out.bytes = encode_tiff(image, options, icc); break;
+    case Writer::tiff:
     case Writer::heif:
     case Writer::opencv: {
-        const CodecModuleApi &module = codec_module(writer == Writer::heif ? "heif" : "opencv");
+        const CodecModuleApi &module =
+            codec_module(writer == Writer::tiff ? "tiff" : writer == Writer::heif ? "heif" : "opencv");
         std::string error;
+        // The TIFF codec's sentences name TIFF already.
         if (!module.encode(image, format, options, icc, out.bytes, error))
-            throw EncodeError("could not encode the image as ." + format + ": " + error);
+            throw EncodeError(writer == Writer::tiff ? error : "could not encode the image as ." + format + ": " + error);
         break;
     }
     }

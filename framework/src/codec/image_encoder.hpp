@@ -1,6 +1,6 @@
 // Encoding an image into a file format: batchproc's own codecs for JPEG, PNG, WebP and
-// TIFF, the heif module for AVIF and HEIC, and OpenCV's imgcodecs (the opencv module,
-// loaded on first use) for the rest. The image is first made to fit the format: alpha
+// TIFF (in the tiff module), the heif module for AVIF and HEIC, and OpenCV's imgcodecs (the
+// opencv module) for the rest; modules are loaded on first use. The image is first made to fit the format: alpha
 // blended over a background where the format has none, 16-bit samples scaled to 8 where
 // it holds only 8.
 #pragma once

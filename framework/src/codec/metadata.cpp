@@ -1,48 +1,29 @@
+// metadata.hpp over the metadata module (codec/metadata_module.hpp), which holds exiv2: the
+// module is loaded by the first call here, so that runs which copy no metadata never load
+// exiv2.
 #include "codec/metadata.hpp"
 
-// exiv2 0.27 hands images out as std::auto_ptr.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-#include <exiv2/exiv2.hpp>
+#include "codec/codec_module.hpp"
+#include "codec/metadata_module.hpp"
 
-#include <mutex>
 #include <stdexcept>
 
 namespace batchproc {
 
-namespace {
-
-// exiv2's XMP toolkit must be set up once, with a lock of ours so that threads mode may
-// parse XMP in several threads; its log stays quiet (what matters reaches the report as a
-// warning or an error).
-std::mutex g_xmp_mutex;
-void xmp_lock(void *mutex, bool lock) {
-    auto *m = static_cast<std::mutex *>(mutex);
-    if (lock) m->lock();
-    else m->unlock();
-}
-void init_exiv2() {
-    static std::once_flag once;
-    std::call_once(once, [] {
-        Exiv2::LogMsg::setLevel(Exiv2::LogMsg::mute);
-        Exiv2::XmpParser::initialize(xmp_lock, &g_xmp_mutex);
-    });
+const MetadataModuleApi &metadata_module() {
+    return *static_cast<const MetadataModuleApi *>(
+        module_table("batchproc_metadata", MetadataModuleApi::kVersion, "the metadata module"));
 }
 
-template <typename Data>
-void erase_if_key_contains(Data &data, const char *text) {
-    for (auto it = data.begin(); it != data.end();) {
-        if (it->key().find(text) != std::string::npos) it = data.erase(it);
-        else ++it;
-    }
-}
-
-} // namespace
-
+// What the module read, handed back to it when the source is released.
 struct SourceMetadata::Impl {
-    Exiv2::ExifData exif;
-    Exiv2::XmpData xmp;
-    Exiv2::IptcData iptc;
+    const MetadataModuleApi *module = nullptr;
+    void *metadata = nullptr;
+
+    Impl(const MetadataModuleApi &m, void *read) : module(&m), metadata(read) {}
+    ~Impl() { module->release(metadata); }
+    Impl(const Impl &) = delete;
+    Impl &operator=(const Impl &) = delete;
 };
 
 SourceMetadata::SourceMetadata() = default;
@@ -50,81 +31,39 @@ SourceMetadata::~SourceMetadata() = default;
 SourceMetadata::SourceMetadata(SourceMetadata &&) noexcept = default;
 SourceMetadata &SourceMetadata::operator=(SourceMetadata &&) noexcept = default;
 
-bool SourceMetadata::empty() const { return !impl_ || (impl_->exif.empty() && impl_->xmp.empty() && impl_->iptc.empty()); }
+bool SourceMetadata::empty() const { return !impl_ || impl_->module->empty(impl_->metadata); }
 
 SourceMetadata SourceMetadata::read(const uint8_t *data, size_t size, std::string &warning) {
-    init_exiv2();
+    const MetadataModuleApi &module = metadata_module();
     SourceMetadata m;
+    void *metadata = module.read(data, size, warning);
+    if (metadata == nullptr) {
+        if (warning.empty()) warning = "its metadata cannot be read (out of memory); the output carries none";
+        return m;
+    }
     try {
-        Exiv2::Image::AutoPtr image = Exiv2::ImageFactory::open(data, static_cast<long>(size));
-        image->readMetadata();
-        m.impl_ = std::make_unique<Impl>();
-        m.impl_->exif = image->exifData();
-        m.impl_->xmp = image->xmpData();
-        m.impl_->iptc = image->iptcData();
-    } catch (const std::exception &e) {
-        warning = std::string("its metadata cannot be read (") + e.what() + "); the output carries none";
-        m.impl_.reset();
+        m.impl_ = std::make_unique<Impl>(module, metadata);
+    } catch (...) {
+        module.release(metadata);
+        throw;
     }
     return m;
 }
 
 std::vector<uint8_t> embedded_icc_profile(const uint8_t *data, size_t size) {
-    init_exiv2();
-    try {
-        Exiv2::Image::AutoPtr image = Exiv2::ImageFactory::open(data, static_cast<long>(size));
-        image->readMetadata();
-        if (!image->iccProfileDefined()) return {};
-        const Exiv2::DataBuf *icc = image->iccProfile();
-        return std::vector<uint8_t>(icc->pData_, icc->pData_ + icc->size_);
-    } catch (const std::exception &) {
-        return {}; // damaged metadata: the decoder's own checks speak for the pixels
-    }
+    std::vector<uint8_t> icc;
+    metadata_module().embedded_icc_profile(data, size, icc);
+    return icc;
 }
 
 std::vector<uint8_t> apply_metadata(const void *encoded, size_t size, const MetadataPlan &plan) {
-    init_exiv2();
-    try {
-        Exiv2::Image::AutoPtr image =
-            Exiv2::ImageFactory::open(static_cast<const Exiv2::byte *>(encoded), static_cast<long>(size));
-        image->clearMetadata();
-        if (plan.source != nullptr && plan.source->impl_) {
-            Exiv2::ExifData exif = plan.source->impl_->exif;
-            Exiv2::XmpData xmp = plan.source->impl_->xmp;
-            Exiv2::ExifThumb(exif).erase();
-            if (plan.reset_orientation) {
-                if (exif.findKey(Exiv2::ExifKey("Exif.Image.Orientation")) != exif.end())
-                    exif["Exif.Image.Orientation"] = static_cast<uint16_t>(1);
-                if (xmp.findKey(Exiv2::XmpKey("Xmp.tiff.Orientation")) != xmp.end()) xmp["Xmp.tiff.Orientation"] = "1";
-            }
-            if (plan.width > 0 && plan.height > 0) {
-                for (const char *key : {"Exif.Photo.PixelXDimension", "Exif.Image.ImageWidth"})
-                    if (exif.findKey(Exiv2::ExifKey(key)) != exif.end()) exif[key] = static_cast<uint32_t>(plan.width);
-                for (const char *key : {"Exif.Photo.PixelYDimension", "Exif.Image.ImageLength"})
-                    if (exif.findKey(Exiv2::ExifKey(key)) != exif.end()) exif[key] = static_cast<uint32_t>(plan.height);
-            }
-            if (plan.strip_gps) {
-                erase_if_key_contains(exif, ".GPSInfo.");
-                erase_if_key_contains(xmp, ".GPS");
-            }
-            image->setExifData(exif);
-            image->setXmpData(xmp);
-            image->setIptcData(plan.source->impl_->iptc);
-        }
-        if (!plan.icc.empty()) {
-            Exiv2::DataBuf icc(plan.icc.data(), static_cast<long>(plan.icc.size()));
-            image->setIccProfile(icc, true);
-        }
-        image->writeMetadata();
-        Exiv2::BasicIo &io = image->io();
-        io.seek(0, Exiv2::BasicIo::beg);
-        const Exiv2::DataBuf out = io.read(static_cast<long>(io.size()));
-        return std::vector<uint8_t>(out.pData_, out.pData_ + out.size_);
-    } catch (const std::exception &e) {
-        throw std::runtime_error(std::string("cannot write metadata into the output: ") + e.what());
-    }
+    const MetadataModuleApi &module = metadata_module();
+    const void *source = plan.source != nullptr && plan.source->impl_ ? plan.source->impl_->metadata : nullptr;
+    std::vector<uint8_t> out;
+    std::string error;
+    if (!module.apply(static_cast<const uint8_t *>(encoded), size, source, plan, out, error))
+        throw std::runtime_error(error.empty() ? "cannot write metadata into the output: out of memory" : error);
+    return out;
 }
 
 } // namespace batchproc
-
-#pragma GCC diagnostic pop

@@ -1,6 +1,10 @@
 // What of an input's metadata an output carries (output.metadata, output.strip_gps, and the
 // ICC profile under input.colour: keep), through exiv2. The host applies it to the encoded
 // output a stage hands over, whatever the stage and the format, before writing it.
+//
+// exiv2 lives in the metadata module (lib/batchproc/codecs/batchproc_metadata.so, see
+// codec/metadata_module.hpp), loaded by the first call of a function below: each throws
+// CodecModuleError naming that file when it cannot be loaded.
 #pragma once
 
 #include <cstddef>
@@ -13,7 +17,7 @@ namespace batchproc {
 
 struct MetadataPlan;
 
-// The input's EXIF, XMP and IPTC, read once per job. Opaque: exiv2 stays in metadata.cpp.
+// The input's EXIF, XMP and IPTC, read once per job. Opaque: exiv2 stays in the module.
 class SourceMetadata {
 public:
     SourceMetadata();

@@ -2,11 +2,13 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include <png.h>
 #include <spng.h>
+#include <zlib.h>
 
 #include <algorithm>
-#include <array>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iterator>
@@ -18,237 +20,398 @@ namespace batchproc {
 
 namespace {
 
-// Ancillary chunks (text, profiles, EXIF) are kept in memory after inflating; a file
-// whose metadata inflates past this is a decompression bomb, not a photograph.
+// The largest chunk libpng may read, and the largest profile an iCCP chunk may inflate to:
+// metadata past this is a decompression bomb, not a photograph's.
 constexpr size_t kChunkCacheLimit = size_t(64) << 20;
 
-struct SpngFree {
-    void operator()(spng_ctx *ctx) const { spng_ctx_free(ctx); }
-};
-using SpngContext = std::unique_ptr<spng_ctx, SpngFree>;
-
-struct MallocFree {
-    void operator()(void *p) const { std::free(p); }
-};
-
-// ---- Naming the damage -------------------------------------------------------------------
-
-uint32_t crc32_of(const uint8_t *data, size_t size) {
-    static const std::array<uint32_t, 256> table = [] {
-        std::array<uint32_t, 256> t{};
-        for (uint32_t n = 0; n < 256; ++n) {
-            uint32_t c = n;
-            for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            t[n] = c;
-        }
-        return t;
-    }();
-    uint32_t c = 0xFFFFFFFFu;
-    for (size_t i = 0; i < size; ++i) c = table[(c ^ data[i]) & 0xFF] ^ (c >> 8);
-    return c ^ 0xFFFFFFFFu;
-}
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+constexpr bool kBigEndianHost = true;
+#else
+constexpr bool kBigEndianHost = false;
+#endif
 
 uint32_t be32(const uint8_t *p) {
     return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
 }
 
-// libspng says only that "a" checksum failed; the chunk's name tells a person more (a bad
-// IDAT is damaged pixels, a bad tEXt only damaged metadata). Run on the error path only.
-std::string chunk_with_bad_crc(const uint8_t *data, size_t size) {
-    size_t pos = 8;
-    while (size - pos >= 12) {
-        const uint32_t len = be32(data + pos);
-        if (len > size - pos - 12) break;
-        if (crc32_of(data + pos + 4, size_t(len) + 4) != be32(data + pos + 8 + len))
-            return std::string(reinterpret_cast<const char *>(data + pos + 4), 4);
-        pos += size_t(len) + 12;
-    }
-    return "";
+constexpr uint32_t kIccpType = (uint32_t('i') << 24) | (uint32_t('C') << 16) | (uint32_t('C') << 8) | uint32_t('P');
+
+bool is_letter(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+
+// A chunk type as its four letters; empty when it is not letters (a damaged chunk header).
+std::string chunk_name(uint32_t type) {
+    const char name[4] = {char(type >> 24), char(type >> 16), char(type >> 8), char(type)};
+    for (char c : name)
+        if (!is_letter(c)) return "";
+    return std::string(name, 4);
 }
 
-std::string describe(int error, const uint8_t *data, size_t size) {
-    switch (error) {
-    case SPNG_ESIGNATURE: return "damaged PNG file: it does not start with the PNG signature";
-    case SPNG_IO_EOF:
-    case SPNG_EOF:
-    case SPNG_EIDAT_TOO_SHORT: return "truncated PNG file: the data ends before the image is complete";
-    case SPNG_ECHUNK_CRC: {
-        const std::string chunk = chunk_with_bad_crc(data, size);
-        return "damaged PNG file: CRC error in " + (chunk.empty() ? std::string("a chunk") : "chunk " + chunk);
+// ---- libpng, C style ---------------------------------------------------------------------
+//
+// libpng reports an error by calling png_error, which longjmps to the setjmp in run_guarded.
+// Everything between the two (the steps below, libpng's callbacks) is C-style: no object
+// with a destructor, no exception; what they find goes into a PngJob, which outlives them.
+
+struct PngJob {
+    // The file.
+    const uint8_t *data;
+    size_t size;
+    size_t pos;
+    bool ignore_crc;
+    // From the header (read_header).
+    png_uint_32 width, height;
+    int bit_depth, colour_type, interlace, num_trans;
+    const uint8_t *iccp; // the first iCCP chunk before PLTE, still compressed (libpng owns it)
+    size_t iccp_size;
+    // Where the rows go (read_pixels).
+    uint8_t *pixels;
+    size_t step, row_bytes;
+    int channels;
+    // What went wrong.
+    bool hit_end;      // libpng asked for bytes past the end of the file
+    bool in_image;     // while reading rows
+    bool iccp_bad_crc; // tolerant: the iCCP chunk failed its CRC (libpng still keeps it)
+    uint32_t error_chunk;
+    char message[160];
+};
+
+void read_from_memory(png_structp png, png_bytep out, size_t length) {
+    PngJob *job = static_cast<PngJob *>(png_get_io_ptr(png));
+    if (length > job->size - job->pos) {
+        job->hit_end = true;
+        png_error(png, "unexpected end of file");
     }
-    case SPNG_EZLIB:
-    case SPNG_EIDAT_STREAM:
-    case SPNG_EFILTER:
-        return std::string("damaged PNG file: the compressed image data is corrupt (") + spng_strerror(error) + ")";
-    case SPNG_EMEM: return "not enough memory to decode this PNG file";
-    case SPNG_ECHUNK_LIMITS:
+    std::memcpy(out, job->data + job->pos, length);
+    job->pos += length;
+}
+
+[[noreturn]] void on_error(png_structp png, png_const_charp message) {
+    PngJob *job = static_cast<PngJob *>(png_get_error_ptr(png));
+    std::snprintf(job->message, sizeof job->message, "%s", message);
+    job->error_chunk = png_get_io_chunk_type(png);
+    png_longjmp(png, 1);
+}
+
+// Warnings are libpng's own business (benign damage it gets past), except one: tolerating
+// damage, a bad CRC in an ancillary chunk only warns, and the iCCP chunk (kept as an unknown
+// chunk) is handed over all the same. It is dropped instead, as any damaged metadata.
+void on_warning(png_structp png, png_const_charp message) {
+    if (std::strstr(message, "CRC error") != nullptr && png_get_io_chunk_type(png) == kIccpType)
+        static_cast<PngJob *>(png_get_error_ptr(png))->iccp_bad_crc = true;
+}
+
+using PngStep = void (*)(png_structp, png_infop, PngJob &);
+
+// Runs `step`; false when libpng failed (job.message says why).
+bool run_guarded(png_structp png, png_infop info, PngJob &job, PngStep step) {
+    if (setjmp(png_jmpbuf(png)) != 0) return false;
+    step(png, info, job);
+    return true;
+}
+
+// Everything up to the image data. libpng interprets only what the pixels need (IHDR, PLTE,
+// tRNS); the iCCP chunk is kept raw, every other chunk skipped (its CRC still checked).
+void read_header(png_structp png, png_infop info, PngJob &job) {
+    // Image size is bounded by the caller (cannot_hold, decode_image's pixel limit), not by
+    // libpng's default of a million pixels a side.
+    png_set_user_limits(png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
+    png_set_chunk_malloc_max(png, kChunkCacheLimit);
+    // Strict: a bad checksum anywhere is damage. Tolerant: ignore it in the critical chunks
+    // (the pixels), drop the ancillary chunk it is in.
+    if (job.ignore_crc)
+        png_set_crc_action(png, PNG_CRC_QUIET_USE, PNG_CRC_WARN_DISCARD);
+    else
+        png_set_crc_action(png, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT);
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, nullptr, -1);
+    static const png_byte iccp[] = "iCCP";
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_ALWAYS, iccp, 1);
+    png_read_info(png, info);
+
+    png_get_IHDR(png, info, &job.width, &job.height, &job.bit_depth, &job.colour_type, &job.interlace, nullptr,
+                 nullptr);
+    job.num_trans = 0;
+    png_get_tRNS(png, info, nullptr, &job.num_trans, nullptr);
+    png_unknown_chunkp chunks = nullptr;
+    const int n = png_get_unknown_chunks(png, info, &chunks);
+    for (int i = 0; i < n; ++i) {
+        if (std::memcmp(chunks[i].name, "iCCP", 4) != 0) continue;
+        // One after PLTE is out of place, a second one a duplicate: both ignored.
+        if ((chunks[i].location & PNG_HAVE_PLTE) == 0) {
+            job.iccp = chunks[i].data;
+            job.iccp_size = chunks[i].size;
+        }
+        break;
+    }
+}
+
+// The transformations OpenCV's PngDecoder::readData asks libpng for (so that the pixels are
+// cv::imdecode's), then the rows straight into job.pixels, then the chunks up to IEND.
+void read_pixels(png_structp png, png_infop info, PngJob &job) {
+    const int colour = job.colour_type;
+    if (job.bit_depth == 16 && !kBigEndianHost) png_set_swap(png);
+    if (job.channels < 4)
+        png_set_strip_alpha(png);
+    else
+        png_set_tRNS_to_alpha(png);
+    if (colour == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
+    if ((colour & PNG_COLOR_MASK_COLOR) == 0 && job.bit_depth < 8) png_set_expand_gray_1_2_4_to_8(png);
+    if ((colour & PNG_COLOR_MASK_COLOR) != 0)
+        png_set_bgr(png);
+    else if (job.channels > 1)
+        png_set_gray_to_rgb(png);
+    const int passes = png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+    if (png_get_rowbytes(png, info) != job.row_bytes) png_error(png, "internal error: libpng's rows are not the expected size");
+
+    job.in_image = true;
+    // Interlaced: each pass writes its own pixels of the rows it touches.
+    for (int pass = 0; pass < passes; ++pass)
+        for (png_uint_32 y = 0; y < job.height; ++y) png_read_row(png, job.pixels + y * job.step, nullptr);
+    job.in_image = false;
+    // The chunks after the image data: their checksums count too, IEND's included.
+    png_read_end(png, info);
+}
+
+// libpng's read and info structs, for one decode.
+class PngReader {
+public:
+    explicit PngReader(PngJob &job) {
+        png_ = png_create_read_struct(PNG_LIBPNG_VER_STRING, &job, on_error, on_warning);
+        if (png_ != nullptr) info_ = png_create_info_struct(png_);
+        if (info_ != nullptr) png_set_read_fn(png_, &job, read_from_memory);
+    }
+    ~PngReader() { png_destroy_read_struct(&png_, info_ != nullptr ? &info_ : nullptr, nullptr); }
+    PngReader(const PngReader &) = delete;
+    PngReader &operator=(const PngReader &) = delete;
+
+    bool ok() const { return info_ != nullptr; }
+    png_structp png() const { return png_; }
+    png_infop info() const { return info_; }
+
+private:
+    png_structp png_ = nullptr;
+    png_infop info_ = nullptr;
+};
+
+// ---- The iCCP profile --------------------------------------------------------------------
+
+// A PNG keyword (here the profile's name): 1-79 printable Latin-1 characters, no leading,
+// trailing or double space. A profile under another name is dropped, as libspng did (decode_image
+// then reads it through exiv2).
+bool is_png_keyword(const uint8_t *s, size_t n) {
+    if (n == 0 || n > 79 || s[0] == ' ' || s[n - 1] == ' ') return false;
+    for (size_t i = 0; i < n; ++i) {
+        if (!((s[i] >= 32 && s[i] <= 126) || s[i] >= 161)) return false;
+        if (s[i] == ' ' && i + 1 < n && s[i + 1] == ' ') return false;
+    }
+    return true;
+}
+
+struct ZStream {
+    z_stream z{};
+    bool open = false;
+    ~ZStream() {
+        if (open) inflateEnd(&z);
+    }
+};
+
+enum class Profile { kept, dropped, too_large };
+
+// The iCCP chunk's body (name, NUL, method 0, zlib stream) inflated into `icc`.
+Profile inflate_iccp(const uint8_t *body, size_t size, std::vector<uint8_t> &icc) {
+    const auto *nul = static_cast<const uint8_t *>(std::memchr(body, 0, std::min<size_t>(size, 80)));
+    if (nul == nullptr || !is_png_keyword(body, size_t(nul - body))) return Profile::dropped;
+    const size_t header = size_t(nul - body) + 2;
+    if (size < header || nul[1] != 0) return Profile::dropped;
+
+    ZStream zs;
+    if (inflateInit(&zs.z) != Z_OK) return Profile::dropped;
+    zs.open = true;
+    zs.z.next_in = const_cast<Bytef *>(body + header);
+    zs.z.avail_in = static_cast<uInt>(size - header); // the chunk is at most kChunkCacheLimit
+    std::vector<uint8_t> out(std::min(kChunkCacheLimit + 1, std::max<size_t>(4 * size, 4096)));
+    size_t produced = 0;
+    for (;;) {
+        if (produced == out.size()) {
+            if (out.size() > kChunkCacheLimit) return Profile::too_large;
+            out.resize(std::min(kChunkCacheLimit + 1, 2 * out.size()));
+        }
+        const size_t room = out.size() - produced;
+        zs.z.next_out = out.data() + produced;
+        zs.z.avail_out = static_cast<uInt>(room);
+        const int ret = inflate(&zs.z, Z_NO_FLUSH);
+        produced += room - zs.z.avail_out;
+        if (ret == Z_STREAM_END) break;
+        if (ret != Z_OK) return Profile::dropped; // corrupt or cut short, as libspng's discard
+    }
+    if (produced > kChunkCacheLimit) return Profile::too_large;
+    out.resize(produced);
+    icc = std::move(out);
+    return Profile::kept;
+}
+
+// ---- Naming the damage -------------------------------------------------------------------
+
+enum class Damage {
+    none,
+    truncated,      // the file, or its image data, ends before the image does
+    bad_crc,        // in `chunk`
+    corrupt_pixels, // the compressed image data (zlib stream, filters) is broken
+    too_large,      // a chunk (`chunk`) past kChunkCacheLimit
+    no_memory,
+    other, // `detail` says what
+};
+
+struct Attempt {
+    CodecImage image;
+    Damage damage = Damage::none;
+    std::string detail; // libpng's message
+    std::string chunk;  // the chunk it was in, when its type is letters
+    bool in_image = false; // the damage came while decoding rows (pixels may be salvaged)
+    bool interlaced = false;
+    uint32_t rows_done = 0; // rows complete before the damage (interlaced: 0 or all)
+    uint64_t progress = 0;  // rows read over all passes: what a salvage attempt has to beat
+    uint32_t height = 0;
+};
+
+// libpng's message, without the "IDAT: " it puts before messages about a chunk.
+std::string plain_message(const char *message, uint32_t chunk_type) {
+    std::string m = message;
+    const std::string name = chunk_name(chunk_type);
+    if (!name.empty() && m.compare(0, 6, name + ": ") == 0) m.erase(0, 6);
+    // "Invalid IHDR data" reads as a clause: lower the first letter of a plain word.
+    if (m.size() > 1 && m[0] >= 'A' && m[0] <= 'Z' && m[1] >= 'a' && m[1] <= 'z') m[0] = char(m[0] - 'A' + 'a');
+    return m;
+}
+
+void note_failure(Attempt &a, const PngJob &job) {
+    a.detail = plain_message(job.message, job.error_chunk);
+    a.chunk = chunk_name(job.error_chunk);
+    a.in_image = job.in_image;
+    if (job.hit_end || a.detail == "not enough image data") // the file, or the IDAT chunks, end early
+        a.damage = Damage::truncated;
+    else if (a.detail == "CRC error")
+        a.damage = Damage::bad_crc;
+    else if (a.detail == "chunk data is too large")
+        a.damage = Damage::too_large;
+    else if (a.detail.find("memory") != std::string::npos) // "out of memory", "insufficient memory ..."
+        a.damage = Damage::no_memory;
+    else
+        a.damage = job.in_image ? Damage::corrupt_pixels : Damage::other;
+}
+
+std::string describe(const Attempt &a) {
+    switch (a.damage) {
+    case Damage::none: return "";
+    case Damage::truncated:
+        if (a.height > 0 && a.rows_done == a.height)
+            return "truncated PNG file: it ends after the image data, before its IEND chunk";
+        return "truncated PNG file: the data ends before the image is complete";
+    case Damage::bad_crc:
+        return "damaged PNG file: CRC error in " + (a.chunk.empty() ? std::string("a chunk") : "chunk " + a.chunk);
+    case Damage::corrupt_pixels: return "damaged PNG file: the compressed image data is corrupt (" + a.detail + ")";
+    case Damage::too_large:
+        if (a.chunk == "IDAT") return "damaged PNG file: an IDAT chunk is longer than all of the image's data could be";
         return "damaged PNG file: its metadata chunks take more than " + std::to_string(kChunkCacheLimit >> 20) +
                " MiB (refused as a likely decompression bomb)";
-    default: return std::string("damaged PNG file: ") + spng_strerror(error);
+    case Damage::no_memory: return "not enough memory to decode this PNG file";
+    case Damage::other: break;
     }
+    return "damaged PNG file: " + a.detail + (a.chunk.empty() ? "" : " (in chunk " + a.chunk + ")");
 }
 
 // ---- Decoding ----------------------------------------------------------------------------
 
-struct Attempt {
-    CodecImage image;
-    int error = 0;         // 0: decoded completely
-    bool in_image = false; // the error came while decoding rows (pixels may be salvaged)
-    bool interlaced = false;
-    bool swap_red = false;     // the pixels are still RGB(A)
-    uint32_t rows_done = 0;    // rows complete before the error (interlaced: 0 or all)
-    uint32_t rows_written = 0; // calls that wrote pixels (interlaced: a row per pass)
-    uint32_t height = 0;
-};
-
-bool is_truncation(int error) { return error == SPNG_IO_EOF || error == SPNG_EOF || error == SPNG_EIDAT_TOO_SHORT; }
-
-std::string describe(const Attempt &a, const uint8_t *data, size_t size) {
-    if (is_truncation(a.error) && a.height > 0 && a.rows_done == a.height)
-        return "truncated PNG file: it ends after the image data, before its IEND chunk";
-    return describe(a.error, data, size);
-}
-
-// How libspng is to convert the file so that the result is what OpenCV's libpng reader gives.
-struct OutputPlan {
-    int fmt;
-    int flags;
-    int type;      // cv::Mat type
-    bool swap_red; // RGB(A) -> BGR(A)
-};
-
-OutputPlan plan_output(spng_ctx *ctx, const spng_ihdr &ihdr) {
-    const bool deep = ihdr.bit_depth == 16;
-    const int depth = deep ? CV_16U : CV_8U;
-    spng_trns trns{};
-    const bool has_trns = spng_get_trns(ctx, &trns) == 0;
-    switch (ihdr.color_type) {
-    case SPNG_COLOR_TYPE_GRAYSCALE:
-        // OpenCV ignores tRNS on gray images (one channel, no alpha).
-        if (deep) return {SPNG_FMT_PNG, 0, CV_16UC1, false};
-        return {SPNG_FMT_G8, 0, CV_8UC1, false}; // 1/2/4-bit scaled to 0..255, as libpng's expand
-    case SPNG_COLOR_TYPE_GRAYSCALE_ALPHA:
-        // Gray copied into R, G and B: no channel swap needed.
-        return {deep ? SPNG_FMT_RGBA16 : SPNG_FMT_RGBA8, 0, CV_MAKETYPE(depth, 4), false};
-    case SPNG_COLOR_TYPE_INDEXED:
-        // Any tRNS chunk makes OpenCV return four channels, even one that leaves every entry opaque.
-        if (has_trns && trns.n_type3_entries > 0) return {SPNG_FMT_RGBA8, SPNG_DECODE_TRNS, CV_8UC4, true};
-        return {SPNG_FMT_RGB8, 0, CV_8UC3, true};
-    case SPNG_COLOR_TYPE_TRUECOLOR:
-        // A tRNS colour key becomes an alpha channel (0 for that colour, opaque elsewhere).
-        if (has_trns) return {deep ? SPNG_FMT_RGBA16 : SPNG_FMT_RGBA8, SPNG_DECODE_TRNS, CV_MAKETYPE(depth, 4), true};
-        return {SPNG_FMT_PNG, 0, CV_MAKETYPE(depth, 3), true};
-    default: // truecolor + alpha
-        return {SPNG_FMT_PNG, 0, CV_MAKETYPE(depth, 4), true};
+// The cv::Mat type OpenCV's reader gives: gray stays one channel (a tRNS colour key ignored),
+// gray+alpha becomes BGRA, and any tRNS chunk makes RGB or a palette BGRA (even one that
+// leaves every entry opaque).
+int output_type(const PngJob &job) {
+    const int depth = job.bit_depth == 16 ? CV_16U : CV_8U;
+    switch (job.colour_type) {
+    case PNG_COLOR_TYPE_GRAY: return CV_MAKETYPE(depth, 1);
+    case PNG_COLOR_TYPE_RGB:
+    case PNG_COLOR_TYPE_PALETTE: return CV_MAKETYPE(depth, job.num_trans > 0 ? 4 : 3);
+    default: return CV_MAKETYPE(depth, 4); // gray + alpha, RGBA
     }
-}
-
-// libspng stops at the IEND chunk's name without reading its CRC: a file cut inside those
-// last four bytes (or with them damaged) would pass for whole.
-int check_iend(const uint8_t *data, size_t size, bool ignore_crc) {
-    size_t pos = 8;
-    while (size - pos >= 8) {
-        const uint32_t len = be32(data + pos);
-        if (std::memcmp(data + pos + 4, "IEND", 4) == 0) {
-            if (size - pos < 12) return SPNG_EOF;
-            static const uint8_t crc[4] = {0xAE, 0x42, 0x60, 0x82}; // IEND is always empty
-            return ignore_crc || std::memcmp(data + pos + 8, crc, 4) == 0 ? 0 : SPNG_ECHUNK_CRC;
-        }
-        if (len > size - pos - 8) break;
-        pos += size_t(len) + 12;
-        if (pos > size) break;
-    }
-    return SPNG_EOF;
 }
 
 // Deflate compresses at most 1032:1, so a file smaller than its scanlines / 1032 cannot
 // hold them: refuse it before allocating what its header claims (a header bomb, or a file
 // cut short to a fraction).
-bool cannot_hold(size_t file_size, const spng_ihdr &ihdr) {
+bool cannot_hold(size_t file_size, const PngJob &job) {
     static const int samples[7] = {1, 0, 3, 1, 2, 0, 4}; // by colour type
-    const uint64_t bits = uint64_t(ihdr.width) * samples[ihdr.color_type % 7] * ihdr.bit_depth;
-    const uint64_t scanlines = uint64_t(ihdr.height) * (1 + (bits + 7) / 8);
+    const uint64_t bits = uint64_t(job.width) * samples[job.colour_type % 7] * uint64_t(job.bit_depth);
+    const uint64_t scanlines = uint64_t(job.height) * (1 + (bits + 7) / 8);
     return scanlines / 1032 > file_size;
 }
 
 Attempt attempt_decode(const uint8_t *data, size_t size, bool ignore_crc) {
     Attempt a;
-    SpngContext ctx(spng_ctx_new(0));
-    if (!ctx) {
-        a.error = SPNG_EMEM;
+    PngJob job{};
+    job.data = data;
+    job.size = size;
+    job.ignore_crc = ignore_crc;
+    PngReader reader(job);
+    if (!reader.ok()) {
+        a.damage = Damage::no_memory;
         return a;
     }
-    spng_ctx *c = ctx.get();
-    // Strict: a bad checksum anywhere is damage. Tolerant: ignore it in the pixels, drop the
-    // metadata chunk it is in.
-    spng_set_crc_action(c, ignore_crc ? SPNG_CRC_USE : SPNG_CRC_ERROR, ignore_crc ? SPNG_CRC_DISCARD : SPNG_CRC_ERROR);
-    spng_set_chunk_limits(c, 0xFFFFFFFFu, kChunkCacheLimit);
-    if ((a.error = spng_set_png_buffer(c, data, size)) != 0) return a;
-
-    spng_ihdr ihdr{};
-    if ((a.error = spng_get_ihdr(c, &ihdr)) != 0) return a;
-    // Everything up to the image data now, so that damage there is reported as such.
-    if ((a.error = spng_decode_chunks(c)) != 0) return a;
-    if (cannot_hold(size, ihdr)) {
-        a.error = SPNG_EOF;
+    if (!run_guarded(reader.png(), reader.info(), job, read_header)) {
+        note_failure(a, job);
         return a;
     }
-    const OutputPlan plan = plan_output(c, ihdr);
+    if (cannot_hold(size, job)) {
+        a.damage = Damage::truncated;
+        return a;
+    }
+    if (job.iccp != nullptr && !job.iccp_bad_crc &&
+        inflate_iccp(job.iccp, job.iccp_size, a.image.icc) == Profile::too_large) {
+        a.damage = Damage::too_large;
+        a.chunk = "iCCP";
+        return a;
+    }
 
-    spng_iccp iccp{};
-    if (spng_get_iccp(c, &iccp) == 0 && iccp.profile != nullptr)
-        a.image.icc.assign(reinterpret_cast<const uint8_t *>(iccp.profile),
-                           reinterpret_cast<const uint8_t *>(iccp.profile) + iccp.profile_len);
-
-    size_t total = 0;
-    if ((a.error = spng_decoded_image_size(c, plan.fmt, &total)) != 0) return a;
     cv::Mat &pixels = a.image.pixels;
-    a.interlaced = ihdr.interlace_method != SPNG_INTERLACE_NONE;
-    a.swap_red = plan.swap_red;
-    a.height = ihdr.height;
+    a.interlaced = job.interlace != PNG_INTERLACE_NONE;
+    a.height = job.height;
     try {
         // Interlaced passes write scattered pixels: start from black so that a partial
         // decode shows nothing undefined.
         if (a.interlaced)
-            pixels = cv::Mat::zeros(int(ihdr.height), int(ihdr.width), plan.type);
+            pixels = cv::Mat::zeros(int(job.height), int(job.width), output_type(job));
         else
-            pixels.create(int(ihdr.height), int(ihdr.width), plan.type);
+            pixels.create(int(job.height), int(job.width), output_type(job));
     } catch (const cv::Exception &) {
-        a.error = SPNG_EMEM;
+        a.damage = Damage::no_memory;
         return a;
     }
-    const size_t row_bytes = pixels.cols * pixels.elemSize();
-    if (total != row_bytes * size_t(pixels.rows) || !pixels.isContinuous()) {
-        a.error = SPNG_EINTERNAL;
-        return a;
-    }
+    job.pixels = pixels.data;
+    job.step = pixels.step[0];
+    job.row_bytes = size_t(pixels.cols) * pixels.elemSize();
+    job.channels = pixels.channels();
 
-    if ((a.error = spng_decode_image(c, nullptr, 0, plan.fmt, plan.flags | SPNG_DECODE_PROGRESSIVE)) != 0) return a;
-    a.in_image = true;
-    for (;;) {
-        spng_row_info info{};
-        int err = spng_get_row_info(c, &info);
-        if (err == 0) err = spng_decode_row(c, pixels.ptr(int(info.row_num)), row_bytes);
-        if (err == SPNG_EOI) break;
-        if (err != 0) {
-            a.error = err;
-            return a;
-        }
-        ++a.rows_written;
-        if (!a.interlaced) a.rows_done = info.row_num + 1;
+    if (run_guarded(reader.png(), reader.info(), job, read_pixels)) {
+        a.rows_done = a.height;
+        return a;
     }
-    a.rows_done = ihdr.height;
-    a.in_image = false;
-    // The chunks after the image data: their checksums count too.
-    a.error = spng_decode_chunks(c);
-    if (a.error == 0) a.error = check_iend(data, size, ignore_crc);
+    note_failure(a, job);
+    // Where libpng was: its row (and pass) count advances once a row is in `pixels`.
+    const uint32_t row = png_get_current_row_number(reader.png());
+    const uint32_t pass = png_get_current_pass_number(reader.png());
+    if (a.interlaced) {
+        a.rows_done = pass >= 7 ? a.height : 0;
+        a.progress = uint64_t(std::min(pass, 7u)) * a.height + row;
+    } else {
+        a.rows_done = std::min(row, a.height);
+        a.progress = a.rows_done;
+    }
     return a;
 }
 
-// A file cut short inside its image data, made whole enough for libspng to decode the
-// rows it holds: libspng reads a chunk in one piece, and a cut IDAT chunk would give
-// nothing. The last chunk is shortened to what is there (its CRC is wrong, so this is
-// decoded ignoring checksums) and an IEND is added. Empty when the cut is elsewhere.
+// A file cut short inside its image data, made whole enough for libpng to decode all the
+// rows it holds: libpng reads image data 8 KiB at a time, and a read past the end gives none
+// of it. The last chunk is shortened to what is there (its CRC is wrong, so this is decoded
+// ignoring checksums) and an IEND is added. Empty when the cut is elsewhere.
 std::vector<uint8_t> mend_truncated(const uint8_t *data, size_t size) {
     size_t pos = 8;
     while (size - pos >= 12) {
@@ -266,15 +429,23 @@ std::vector<uint8_t> mend_truncated(const uint8_t *data, size_t size) {
     return mended;
 }
 
-// The pixels in OpenCV's order, black below the last row decoded.
+// The pixels, black below the last row decoded.
 CodecImage finish(Attempt &a) {
     cv::Mat &pixels = a.image.pixels;
     if (a.rows_done < a.height && !a.interlaced) pixels.rowRange(int(a.rows_done), pixels.rows).setTo(0);
-    if (a.swap_red) cv::cvtColor(pixels, pixels, pixels.channels() == 3 ? cv::COLOR_RGB2BGR : cv::COLOR_RGBA2BGRA);
     return std::move(a.image);
 }
 
-// ---- Encoding ----------------------------------------------------------------------------
+// ---- Encoding (libspng) ------------------------------------------------------------------
+
+struct SpngFree {
+    void operator()(spng_ctx *ctx) const { spng_ctx_free(ctx); }
+};
+using SpngContext = std::unique_ptr<spng_ctx, SpngFree>;
+
+struct MallocFree {
+    void operator()(void *p) const { std::free(p); }
+};
 
 void check_encodable(const cv::Mat &image, const EncodeOptions &options) {
     if (image.empty()) throw EncodeError("cannot write an empty image as PNG");
@@ -294,31 +465,31 @@ CodecImage decode_png(const uint8_t *data, size_t size, bool tolerate_damage) {
     if (data == nullptr || size == 0) throw DecodeError("empty PNG file");
     static const uint8_t signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
     if (std::memcmp(data, signature, std::min<size_t>(size, 8)) != 0)
-        throw DecodeError(describe(SPNG_ESIGNATURE, data, size));
+        throw DecodeError("damaged PNG file: it does not start with the PNG signature");
     Attempt first = attempt_decode(data, size, false);
-    if (first.error == 0) return finish(first);
-    const std::string damage = describe(first, data, size);
+    if (first.damage == Damage::none) return finish(first);
+    const std::string damage = describe(first);
     if (!tolerate_damage) throw DecodeError(damage);
 
     std::vector<std::string> warnings;
     Attempt used = std::move(first);
-    if (used.error == SPNG_ECHUNK_CRC) {
+    if (used.damage == Damage::bad_crc) {
         used = attempt_decode(data, size, true);
         warnings.push_back(damage + "; decoded ignoring checksums");
-        if (used.error != 0) warnings.push_back(describe(used, data, size));
+        if (used.damage != Damage::none) warnings.push_back(describe(used));
     } else {
         warnings.push_back(damage);
     }
-    if (is_truncation(used.error) && used.rows_done < used.height) {
+    if (used.damage == Damage::truncated && used.rows_done < used.height) {
         const std::vector<uint8_t> mended = mend_truncated(data, size);
         if (!mended.empty()) {
             Attempt salvaged = attempt_decode(mended.data(), mended.size(), true);
-            if (salvaged.rows_written > used.rows_written) used = std::move(salvaged);
+            if (salvaged.progress > used.progress) used = std::move(salvaged);
         }
     }
-    if (used.error != 0) {
+    if (used.damage != Damage::none) {
         const bool complete = used.rows_done == used.height && used.height > 0; // damage after the pixels
-        if (!complete && (!used.in_image || used.rows_written == 0)) throw DecodeError(warnings.back());
+        if (!complete && (!used.in_image || used.progress == 0)) throw DecodeError(warnings.back());
         if (!complete)
             warnings.back() += used.interlaced
                                    ? "; the interlaced image is incomplete (missing pixels are black)"

@@ -1,7 +1,8 @@
-// PNG through libspng directly. Decoding gives the pixels cv::imdecode(IMREAD_UNCHANGED)
-// gives (OpenCV 4.6 with libpng): BGR(A) channel order, 16-bit kept, gray kept as one
-// channel, gray+alpha as BGRA, palette as BGR (BGRA when a tRNS chunk is present), 1/2/4-bit
-// gray scaled to 0..255, and no gamma or colour chunk applied.
+// PNG decoded with libpng, encoded with libspng. Decoding gives the pixels
+// cv::imdecode(IMREAD_UNCHANGED) gives (OpenCV 4.6 with libpng, asking libpng for the same
+// transformations): BGR(A) channel order, 16-bit kept, gray kept as one channel, gray+alpha as
+// BGRA, palette as BGR (BGRA when a tRNS chunk is present), 1/2/4-bit gray scaled to 0..255,
+// and no gamma or colour chunk applied.
 #pragma once
 
 #include "codec/codec_image.hpp"

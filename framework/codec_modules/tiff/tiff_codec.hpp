@@ -1,10 +1,12 @@
 // TIFF through libtiff directly, reading and writing memory (TIFFClientOpen), with
-// libtiff's messages captured per file into the error text (never printed).
+// libtiff's messages captured per file into the error text (never printed). Built into the
+// tiff codec module only (tiff_module.cpp): libtiff and its dependencies (LERC, JBIG,
+// libdeflate, zstd, xz...) are loaded by the runs that meet a TIFF, not by every process.
 #pragma once
 
 #include "codec/codec_image.hpp"
+#include "codec/decode_error.hpp"
 #include "codec/encode_options.hpp"
-#include "codec/image_decoder.hpp" // DecodeError
 
 #include <opencv2/core.hpp>
 
@@ -33,6 +35,13 @@ namespace batchproc {
 // (2/4-bit samples, some uncompressed 8-bit tiles) are read. Floating-point, signed and
 // 12/24/32-bit samples are refused ("unsupported TIFF file: ..."). Throws DecodeError.
 CodecImage decode_tiff(const uint8_t *data, size_t size);
+
+// The size decode_tiff gives the first page (turned by its Orientation tag), from its
+// directory alone. Throws DecodeError as decode_tiff does.
+struct TiffSize {
+    int64_t width = 0, height = 0;
+};
+TiffSize tiff_size(const uint8_t *data, size_t size);
 
 // `image`: 8U or 16U, 1 (gray), 3 (BGR) or 4 (BGRA, written as RGB + unassociated alpha)
 // channels; LZW with the horizontal predictor, the compression cv::imencode uses. `icc`,

@@ -1,4 +1,4 @@
-#include "codec/tiff_codec.hpp"
+#include "tiff_codec.hpp"
 
 #include <opencv2/imgproc.hpp>
 
@@ -365,18 +365,40 @@ void check_encodable(const cv::Mat &image) {
 
 } // namespace
 
+namespace {
+
+// `file` (a whole TIFF in memory) opened at its first page; `messages` must outlive the
+// handle (libtiff may report while closing).
+Tiff open_for_reading(MemoryFile &file, Messages &messages) {
+    if (file.data == nullptr || file.size == 0) throw DecodeError("empty TIFF file");
+    Tiff tif = open_memory(file, "r", messages);
+    if (!tif) {
+        if (first_directory_is_missing(file.data, size_t(file.size)))
+            throw DecodeError("truncated TIFF file: it ends before the directory of its first page");
+        throw DecodeError(with_reason("damaged TIFF file: its header or first page could not be read", messages));
+    }
+    return tif;
+}
+
+} // namespace
+
+TiffSize tiff_size(const uint8_t *data, size_t size) {
+    Messages messages;
+    MemoryFile file;
+    file.data = data;
+    file.size = size;
+    const Tiff tif = open_for_reading(file, messages);
+    const Layout l = read_layout(tif.get(), messages);
+    const bool turned = l.orientation >= ORIENTATION_LEFTTOP && l.orientation <= ORIENTATION_LEFTBOT;
+    return turned ? TiffSize{l.height, l.width} : TiffSize{l.width, l.height};
+}
+
 CodecImage decode_tiff(const uint8_t *data, size_t size) {
-    if (data == nullptr || size == 0) throw DecodeError("empty TIFF file");
     Messages messages; // outlives the handle: libtiff may report while closing
     MemoryFile file;
     file.data = data;
     file.size = size;
-    const Tiff tif = open_memory(file, "r", messages);
-    if (!tif) {
-        if (first_directory_is_missing(data, size))
-            throw DecodeError("truncated TIFF file: it ends before the directory of its first page");
-        throw DecodeError(with_reason("damaged TIFF file: its header or first page could not be read", messages));
-    }
+    const Tiff tif = open_for_reading(file, messages);
     TIFF *t = tif.get();
     const Layout l = read_layout(t, messages);
     check_supported(l);
