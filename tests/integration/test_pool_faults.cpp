@@ -147,6 +147,27 @@ TEST_P(PoolFaults, PoisonFileByNameNeverLoopsAndLeavesNoOutput) {
     expect_consistent(r);
 }
 
+// A stage starts a program that outlives it (`sleep 15 &`) and then crashes: the program must
+// not hold the worker's pipes, or the coordinator would learn of the death only when it ends.
+TEST_P(PoolFaults, AProgramAStageLeftRunningDoesNotHideTheWorkersDeath) {
+    PoolOptions pool = options();
+    pool.retries = 0;
+    const fs::path out = dir() / "out";
+    const std::string pipeline = "  - fault: {action: orphan_then_abort, on_name: ladybird}\n"
+                                 "  - save: {format: png}\n";
+    const auto start = std::chrono::steady_clock::now();
+    const PoolRun r = run(images_config(out, pool, pipeline));
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    ASSERT_TRUE(r.outcome.finished) << r.diag();
+    EXPECT_LT(seconds, 12.0) << "the death was noticed only when the orphan ended" << r.diag();
+    for (const auto &j : r.report.at("jobs")) {
+        if (j.at("input").get<std::string>().find("ladybird") != std::string::npos) {
+            EXPECT_EQ(j.at("status"), "crashed") << j.dump();
+        }
+    }
+    if (std::system("pkill -f '^sleep 15$'") < 0) ADD_FAILURE() << "pkill could not run";
+}
+
 // ---- a crash on the first attempt only --------------------------------------------------
 
 TEST_P(PoolFaults, JobCrashingOnlyOnItsFirstAttemptSucceedsOnRetry) {

@@ -162,7 +162,7 @@ public:
     batchproc::ChoiceParam action{this,
                                   "action",
                                   "none",
-                                  {"none", "segfault", "abort", "exit", "hang", "allocate", "sleep", "throw"},
+                                  {"none", "segfault", "abort", "exit", "hang", "allocate", "sleep", "throw", "orphan_then_abort"},
                                   "what to do on a selected job"};
     batchproc::StringParam on_index{this, "on_index", "-1", "job indexes: -1 never, * every job, or \"1,4\""};
     batchproc::StringParam on_name{this, "on_name", "", "also select jobs whose input file name contains this"};
@@ -218,6 +218,11 @@ public:
         if (a == "allocate") do_allocate(limit_mb.value());
         if (a == "sleep") std::this_thread::sleep_for(std::chrono::milliseconds(ms.value()));
         if (a == "throw") throw std::runtime_error("injected failure (fault action throw) on job " + std::to_string(index));
+        if (a == "orphan_then_abort") {
+            // A program started by the stage outlives it, holding whatever descriptors it inherited.
+            if (std::system("env -u BP_TEST_RUN_TAG sleep 15 &") != 0) std::abort();
+            std::abort();
+        }
     }
 
 private:

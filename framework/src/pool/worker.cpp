@@ -100,6 +100,13 @@ bool send_overflow(uint32_t slot, const std::string &texts) {
 }
 
 int worker_loop(const RunSpec &spec, const PipelinePlan &plan, ResultBuffer &buffer) {
+    // The pool's descriptors are this process's alone: a program a stage starts must not
+    // inherit them (a `sleep 15 &` holding the answers pipe open would hide this worker's
+    // death from the coordinator until it ended). They had to survive the spawn method's exec.
+    for (const int fd : {kWorkerJobFd, kWorkerResultFd, kWorkerBufferFd}) {
+        const int flags = fcntl(fd, F_GETFD);
+        if (flags >= 0) fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+    }
     signal(SIGPIPE, SIG_IGN);
     signal(SIGTERM, &on_sigterm);
     const int threads = std::max(1, spec.pool.threads_per_worker);
