@@ -6,7 +6,11 @@
 #include <gtest/gtest.h>
 #include <opencv2/core.hpp>
 
+#include <sys/stat.h>
+
+#include <chrono>
 #include <cstdio>
+#include <map>
 
 namespace fs = std::filesystem;
 using namespace batchproc::test;
@@ -81,4 +85,38 @@ TEST_F(FileLists, ListAndPathsTogetherInAConfigIsAConfigError) {
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_NE(r.err.find("input.list"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("cannot be used together with input.paths"), std::string::npos) << r.err;
+}
+
+// A listed input that is a FIFO or a link to a device fails its own job at once (it would
+// block, or be read forever); the other files are processed.
+TEST_F(FileLists, AFifoOrADeviceInTheListFailsItsJobWithoutBlocking) {
+    ASSERT_EQ(::mkfifo((dir / "photos/pipe.png").c_str(), 0600), 0);
+    fs::create_symlink("/dev/zero", dir / "photos/zero.png");
+    const fs::path c = dir / "config.yaml";
+    write_text(c, "plugins: [imgproc]\ninput: {paths: [nowhere]}\noutput: {dir: out}\njournal: false\n"
+                  "report: report.json\npool: {timeout: 60s}\npipeline: [{save: {format: jpg}}]\n");
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(run_with_stdin(c, "photos/pipe.png\nphotos/zero.png\nphotos/2024/y.png\n", ""), 1)
+        << read_text(dir / "stderr.txt");
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 30.0);
+    const nlohmann::json report = read_json(dir / "report.json");
+    std::map<std::string, std::string> error_of;
+    for (const auto &j : report["jobs"])
+        error_of[fs::path(j["input"].get<std::string>()).filename().string()] =
+            j["error"].is_null() ? "" : j["error"].get<std::string>();
+    EXPECT_NE(error_of["pipe.png"].find("not a regular file but a FIFO"), std::string::npos) << error_of["pipe.png"];
+    EXPECT_NE(error_of["zero.png"].find("device"), std::string::npos) << error_of["zero.png"];
+    EXPECT_EQ(error_of["y.png"], "");
+    EXPECT_TRUE(fs::exists(dir / "out/photos/2024/y.jpg"));
+}
+
+// A FIFO inside an input folder is never opened; the walk says it skipped it.
+TEST_F(FileLists, AFolderWalkSkipsAFifoWithAWarning) {
+    ASSERT_EQ(::mkfifo((dir / "photos/2023/pipe.png").c_str(), 0600), 0);
+    const RunOutcome r = run_batchproc(config("{paths: [photos]}"), {}, dir.path());
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.err.find("skipped 1 entry that is not a regular file (a FIFO, device or socket): 2023/pipe.png"),
+              std::string::npos)
+        << r.err;
+    EXPECT_TRUE(fs::exists(dir / "out/2023/x.jpg"));
 }

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -27,15 +28,29 @@ double ms_since(Clock::time_point start) {
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
+// The input, read whole. Non-blocking open and a regular-file check: an input swapped for a
+// FIFO or a link to a device after planning fails its job at once instead of blocking or
+// reading forever; and no more than the size fstat gave is read.
 std::vector<uint8_t> read_whole_file(const std::filesystem::path &path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) throw std::runtime_error(std::string("cannot open file: ") + std::strerror(errno));
     struct stat st {};
+    const bool known = ::fstat(fd, &st) == 0;
+    const int stat_errno = errno;
+    if (!known || !S_ISREG(st.st_mode)) {
+        ::close(fd);
+        throw std::runtime_error(!known ? std::string("cannot read file: ") + std::strerror(stat_errno)
+                                 : S_ISFIFO(st.st_mode) ? "not a regular file but a FIFO: batchproc reads only files"
+                                 : S_ISDIR(st.st_mode)  ? "not a regular file but a folder"
+                                                        : "not a regular file but a device or socket: batchproc reads "
+                                                          "only files");
+    }
     std::vector<uint8_t> bytes;
-    if (::fstat(fd, &st) == 0 && st.st_size > 0) bytes.reserve(static_cast<size_t>(st.st_size));
+    const size_t size = static_cast<size_t>(st.st_size);
+    bytes.reserve(size);
     uint8_t buffer[65536];
-    for (;;) {
-        const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    while (bytes.size() < size) {
+        const ssize_t n = ::read(fd, buffer, std::min(sizeof buffer, size - bytes.size()));
         if (n < 0) {
             if (errno == EINTR) continue;
             const int err = errno;

@@ -88,6 +88,13 @@ private:
     // "skipped 12 files of other types: 10 .nef, 2 .heic": the files in the folders that the
     // include filter (or the default formats) left out, so that none goes missing unseen.
     void report_skipped_types() const {
+        if (!special_.empty()) {
+            std::string list;
+            for (size_t k = 0; k < special_.size() && k < 5; ++k) list += (k ? ", " : "") + special_[k];
+            if (special_.size() > 5) list += ", ...";
+            spdlog::warn("skipped {} entr{} that {} not a regular file (a FIFO, device or socket): {}", special_.size(),
+                         special_.size() == 1 ? "y" : "ies", special_.size() == 1 ? "is" : "are", list);
+        }
         if (skipped_types_.empty()) return;
         std::vector<std::pair<size_t, std::string>> by_count;
         size_t total = 0;
@@ -147,6 +154,8 @@ private:
                     found.push_back({entry, rel_dir, rel_path, {st.st_dev, st.st_ino}});
                 else if (!excluded(rel_path))
                     ++skipped_types_[lower_extension(entry.filename())];
+            } else if (!excluded(rel_path)) {
+                special_.push_back(rel_path); // a FIFO, device or socket: never read
             }
         }
     }
@@ -154,6 +163,7 @@ private:
     const InputSpec &spec_;
     std::set<FileId> visited_dirs_;
     std::map<std::string, size_t> skipped_types_; // by lower-case extension
+    std::vector<std::string> special_;             // entries that are not files or folders
 };
 
 } // namespace
