@@ -1,6 +1,7 @@
 // The config loader: every key into the right field, paths resolved against the config's
 // folder, every error with its place and key, and --set overrides.
 #include "config/config_loader.hpp"
+#include "engine/run.hpp"
 
 #include <gtest/gtest.h>
 
@@ -14,6 +15,8 @@ using batchproc::ConfigError;
 using batchproc::load_config;
 using batchproc::load_config_text;
 using batchproc::RunSpec;
+using batchproc::ThreadBudget;
+using batchproc::plan_thread_budget;
 
 namespace {
 
@@ -371,6 +374,18 @@ TEST(Config, WorkersAllButNOrAShareOfTheCoresAndNice) {
     const RunSpec half = load(kMinimal + "pool: {workers: 50%}\n");
     EXPECT_EQ(half.pool.workers, 0);
     EXPECT_EQ(half.pool.workers_percent, 50);
+}
+
+// Each worker is a process the coordinator tracks: more than kMaxWorkers is a config error
+// naming the limit and the way past it (shards), found by validate, not by a run that grows.
+TEST(Config, WorkersAreBoundedWithTheReason) {
+    EXPECT_EQ(load(kMinimal + "pool: {workers: 1024}\n").pool.workers, 1024);
+    const ConfigError e = error_of("input: {paths: [a]}\npool:\n  workers: 100000\npipeline: [{a: }]\n");
+    EXPECT_ERROR_AT(e, 3, 12, "pool.workers");
+    EXPECT_CONTAINS(e.message(), "at most 1024 workers, got 100000");
+    EXPECT_CONTAINS(e.message(), "--shard");
+    const ThreadBudget huge = plan_thread_budget(load(kMinimal + "pool: {workers: auto}\n").pool, 5000);
+    EXPECT_EQ(huge.workers, 1024) << "auto on a machine with more cores stops at the limit";
 }
 
 TEST(Config, DuplicateKeyIsAnError) {

@@ -564,7 +564,13 @@ void Validator::pool(const Entry &e, PoolSpec &pool) const {
                        n >= 1 && n <= 100) {
                 pool.workers = 0;
                 pool.workers_percent = static_cast<int>(n);
-            } else if (parse_int64(text, n) && n != 0 && n >= -int_max && n <= int_max) {
+            } else if (parse_int64(text, n) && n > kMaxWorkers) {
+                fail(v.mark, v.key,
+                     "at most " + std::to_string(kMaxWorkers) + " workers, got " + text +
+                         ": each is a process with its own pipes, result slots and decoder memory, and the "
+                         "coordinator tracks at most that many; to use more cores, split the run into shards "
+                         "(--shard I/N) on several machines or several runs");
+            } else if (parse_int64(text, n) && n != 0 && n >= -int_max) {
                 pool.workers = static_cast<int>(n);
             } else {
                 fail(v.mark, v.key, std::string("must be ") + expected + ", got " + describe(v.node));

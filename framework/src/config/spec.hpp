@@ -110,6 +110,10 @@ struct OutputSpec {
     SourceMark mark;
 };
 
+// The most workers a run may have (pool.workers): the coordinator's tables of live workers
+// (the emergency stop's included) hold this many.
+constexpr int kMaxWorkers = 1024;
+
 struct PoolSpec {
     PoolMode mode = PoolMode::processes;
     int workers = 0; // 0 = auto: the cores available to this process; -N: all of them but N

@@ -1,5 +1,6 @@
 #include "engine/interrupt.hpp"
 
+#include "config/spec.hpp"
 #include "io/atomic_file.hpp"
 
 #include <signal.h>
@@ -14,7 +15,7 @@ namespace {
 
 std::atomic<int> g_stop{0};
 std::atomic<int> g_last_signal{0};
-constexpr size_t kMaxChildren = 1024;
+constexpr size_t kMaxChildren = kMaxWorkers + 8; // the workers, a fork server and a margin
 std::array<std::atomic<pid_t>, kMaxChildren> g_children{};
 struct sigaction g_old_int {}, g_old_term {};
 

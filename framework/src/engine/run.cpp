@@ -76,7 +76,7 @@ ThreadBudget plan_thread_budget(const PoolSpec &pool, int cores) {
         int share = cores;
         if (pool.workers < 0) share = cores + pool.workers;
         else if (pool.workers_percent > 0) share = cores * pool.workers_percent / 100;
-        b.workers = std::max(1, share / b.threads_per_worker);
+        b.workers = std::clamp(share / b.threads_per_worker, 1, kMaxWorkers);
     }
     const long wanted = long(b.workers) * b.threads_per_worker;
     if (wanted > cores && !pool.oversubscribe)
