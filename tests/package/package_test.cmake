@@ -53,7 +53,7 @@ file(MAKE_DIRECTORY "${BP_WORK_DIR}" "${images_dir}")
 # `cmake --install` does not build; on a tree where only the tests were built this brings
 # the installed targets up to date (a no-op when they are).
 step("build the installed targets" 0
-  "${CMAKE_COMMAND}" --build "${BP_BUILD_DIR}" --config "${BP_BUILD_TYPE}" --target batchproc imgproc sumsq)
+  "${CMAKE_COMMAND}" --build "${BP_BUILD_DIR}" --config "${BP_BUILD_TYPE}" --target batchproc imgproc sumsq batchproc_mp)
 step("install to ${prefix}" 0
   "${CMAKE_COMMAND}" --install "${BP_BUILD_DIR}" --config "${BP_BUILD_TYPE}" --prefix "${prefix}")
 

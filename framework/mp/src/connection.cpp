@@ -3,10 +3,12 @@
 #include "framing.hpp"
 
 #include <poll.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -22,17 +24,23 @@ namespace {
 }
 
 // Reads exactly `size` bytes. Returns how many were read before end of file.
+// `before`: bytes of the same frame already read (the payload follows its header).
 size_t read_exact(int fd, char *data, size_t size, const std::function<void()> *on_stall,
-                  const std::function<void()> *on_start = nullptr) {
+                  const std::function<void()> *on_start = nullptr, size_t before = 0) {
     size_t done = 0;
     while (done < size) {
-        if (on_stall != nullptr && done > 0 && !wait_readable(fd, 0.2)) {
-            (*on_stall)();
-            continue;
-        }
-        const ssize_t n = ::read(fd, data + done, size - done);
+        // Inside a frame that is watched for a stalled writer: read what is there without
+        // blocking, and wait (in slices, calling on_stall) only when nothing is. Most frames
+        // are whole in the socket already, so this costs no poll() per message.
+        const bool watched = on_stall != nullptr && done + before > 0;
+        const ssize_t n = watched ? ::recv(fd, data + done, size - done, MSG_DONTWAIT) // a socket
+                                  : ::read(fd, data + done, size - done);
         if (n < 0) {
             if (errno == EINTR) continue;
+            if (watched && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                if (!wait_readable(fd, 0.2)) (*on_stall)();
+                continue;
+            }
             if (errno == ECONNRESET) return done;
             throw_io_error("read");
         }
@@ -43,7 +51,22 @@ size_t read_exact(int fd, char *data, size_t size, const std::function<void()> *
     return done;
 }
 
+std::atomic<int> g_pid{0};
+
+void forget_pid() noexcept { g_pid.store(0, std::memory_order_relaxed); }
+
 } // namespace
+
+int current_pid() noexcept {
+    int pid = g_pid.load(std::memory_order_relaxed);
+    if (pid == 0) {
+        static const int registered = ::pthread_atfork(nullptr, nullptr, &forget_pid);
+        static_cast<void>(registered);
+        pid = static_cast<int>(::getpid());
+        g_pid.store(pid, std::memory_order_relaxed);
+    }
+    return pid;
+}
 
 double monotonic_seconds() {
     timespec ts{};
@@ -79,11 +102,8 @@ bool recv_frame(int fd, std::string &payload, const std::function<void()> *on_st
     std::memcpy(&size, header, sizeof size);
     payload.resize(size);
     if (size > 0) {
-        // The first byte of the payload may lag behind the header: watch from here on.
-        if (on_stall != nullptr) {
-            while (!wait_readable(fd, 0.2)) (*on_stall)();
-        }
-        if (read_exact(fd, payload.data(), size, on_stall) < size)
+        // The payload may lag behind the header: it is read as watched bytes of the frame.
+        if (read_exact(fd, payload.data(), size, on_stall, nullptr, sizeof header) < size)
             throw EOFError("batchproc::mp: the connection ended inside a message");
     }
     return true;

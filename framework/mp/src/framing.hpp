@@ -28,4 +28,8 @@ bool wait_readable(int fd, std::optional<double> timeout_seconds);
 // Monotonic clock in seconds.
 double monotonic_seconds();
 
+// getpid() without a system call per use (glibc no longer caches it): kept in a variable
+// that a fork handler resets in the child. For the queue's per-message bookkeeping.
+int current_pid() noexcept;
+
 } // namespace batchproc::mp::detail

@@ -12,6 +12,7 @@
 
 #include "batchproc/mp/serialization.hpp"
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -24,6 +25,12 @@ namespace detail {
 
 using ErasedFunction = void (*)();
 
+// A pool runs a registered function on a chunk of tasks at once (detail/pool_chunk.hpp).
+class ChunkHooks;
+template <class R, class... P>
+void run_function_chunk(ErasedFunction function, std::string_view arguments, std::uint32_t count,
+                        ChunkHooks &hooks);
+
 // One registered function. `invoke` reads the arguments (written by `encode`), calls the
 // function and returns the serialized result (empty for void).
 struct TaskEntry {
@@ -32,6 +39,9 @@ struct TaskEntry {
     std::string (*invoke)(ErasedFunction function, std::string_view arguments) = nullptr;
     // `arguments` points to a std::tuple<std::decay_t<P>...> for the function's parameters P.
     std::string (*encode)(const void *arguments) = nullptr;
+    // Runs `count` tasks whose argument tuples follow each other in `arguments` (a Pool's chunk).
+    void (*run_chunk)(ErasedFunction function, std::string_view arguments, std::uint32_t count,
+                      ChunkHooks &hooks) = nullptr;
 };
 
 void register_task_entry(TaskEntry entry);
@@ -74,7 +84,7 @@ TaskEntry make_task_entry(std::string name, R (*fn)(P...)) {
     (require_serializable<std::decay_t<P>>(), ...);
     if constexpr (!std::is_void_v<R>) require_serializable<std::decay_t<R>>();
     return TaskEntry{std::move(name), reinterpret_cast<ErasedFunction>(fn), &invoke_task<R, P...>,
-                     &encode_arguments<P...>};
+                     &encode_arguments<P...>, &run_function_chunk<R, P...>};
 }
 
 struct TaskRegistrar {
@@ -103,6 +113,8 @@ bool is_registered(R (*fn)(P...)) {
 }
 
 } // namespace batchproc::mp
+
+#include "batchproc/mp/detail/pool_chunk.hpp" // run_function_chunk's definition
 
 #define BATCHPROC_MP_DETAIL_CAT2(a, b) a##b
 #define BATCHPROC_MP_DETAIL_CAT(a, b) BATCHPROC_MP_DETAIL_CAT2(a, b)
