@@ -38,13 +38,7 @@ protected:
     // batchproc with these arguments, run to its end from the test's folder.
     RunOutcome batchproc(const std::vector<std::string> &args, const std::map<std::string, std::string> &env = {}) {
         InFolder here(dir_.path());
-        BatchprocProcess p(args, dir_ / "logs", env);
-        RunOutcome o;
-        o.finished = p.wait(std::chrono::seconds(120));
-        o.exit_code = p.exit_code();
-        o.out = p.out();
-        o.err = p.err();
-        return o;
+        return run_batchproc_command(args, dir_ / "logs", env);
     }
 
     static std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string> &more) {

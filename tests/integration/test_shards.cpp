@@ -31,13 +31,7 @@ protected:
         return c;
     }
     RunOutcome batchproc(const std::vector<std::string> &args, const std::map<std::string, std::string> &env = {}) {
-        BatchprocProcess p(args, dir / "logs", env);
-        RunOutcome o;
-        o.finished = p.wait(std::chrono::seconds(120));
-        o.exit_code = p.exit_code();
-        o.out = p.out();
-        o.err = p.err();
-        return o;
+        return run_batchproc_command(args, dir / "logs", env);
     }
     // Every output file under `folder` (journal and reports left out), with its bytes.
     std::map<std::string, std::string> outputs(const std::string &folder) const {

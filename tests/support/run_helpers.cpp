@@ -241,7 +241,12 @@ RunOutcome run_batchproc(const fs::path &config, const std::vector<std::string> 
                          const std::map<std::string, std::string> &extra_env, std::chrono::milliseconds timeout) {
     std::vector<std::string> all{"run", config.string()};
     all.insert(all.end(), args.begin(), args.end());
-    BatchprocProcess p(all, log_dir, extra_env);
+    return run_batchproc_command(all, log_dir, extra_env, timeout);
+}
+
+RunOutcome run_batchproc_command(const std::vector<std::string> &args, const fs::path &log_dir,
+                                 const std::map<std::string, std::string> &extra_env, std::chrono::milliseconds timeout) {
+    BatchprocProcess p(args, log_dir, extra_env);
     RunOutcome o;
     o.finished = p.wait(timeout);
     o.exit_code = p.exit_code();

@@ -102,6 +102,11 @@ RunOutcome run_batchproc(const std::filesystem::path &config, const std::vector<
                          const std::filesystem::path &log_dir, const std::map<std::string, std::string> &extra_env = {},
                          std::chrono::milliseconds timeout = std::chrono::seconds(120));
 
+// Runs `batchproc args...` (any subcommand) to the end, from the current folder.
+RunOutcome run_batchproc_command(const std::vector<std::string> &args, const std::filesystem::path &log_dir,
+                                 const std::map<std::string, std::string> &extra_env = {},
+                                 std::chrono::milliseconds timeout = std::chrono::seconds(120));
+
 // Live (non-zombie) processes whose environment holds BP_TEST_RUN_TAG=<tag>.
 std::vector<pid_t> processes_with_tag(const std::string &tag);
 // Polls until no process with the tag is left or `timeout` passes; returns what is left.
