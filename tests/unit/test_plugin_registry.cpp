@@ -148,6 +148,19 @@ TEST(PluginRegistry, RejectsMissingFileAndNonLibrary) {
     EXPECT_TRUE(contains(error, "cannot load")) << error;
 }
 
+// A name the system refuses (longer than a file name may be) is a plugin error, which the
+// config turns into exit 2, not an exception from the filesystem (exit 3).
+TEST(PluginRegistry, ANameTooLongForTheSystemIsAPluginError) {
+    EnvGuard env("BATCHPROC_PLUGIN_PATH", std::nullopt);
+    PluginRegistry registry;
+    const std::string name(300, 'p');
+    std::string error = load_error(registry, name);
+    EXPECT_TRUE(contains(error, "cannot be looked up")) << error;
+    EXPECT_TRUE(contains(error, "too long")) << error;
+    error = load_error(registry, "/tmp/" + name + ".so");
+    EXPECT_TRUE(contains(error, "cannot be used")) << error;
+}
+
 TEST(PluginRegistry, VersionRuleIsSameMajorAndNoNewerMinor) {
     bp_plugin_descriptor d{};
     d.struct_size = sizeof d;

@@ -68,7 +68,11 @@ const LoadedPlugin &PluginRegistry::load_file(const fs::path &given) {
     if (ec) file = given;
     for (const LoadedPlugin &p : plugins_)
         if (p.file == file) return p;
-    if (!fs::exists(file)) throw PluginError("plugin file " + file.string() + " does not exist");
+    // error_code forms: a name the system refuses (too long, say) is a config error too.
+    if (!fs::exists(file, ec)) {
+        if (ec) throw PluginError("plugin file " + file.string() + " cannot be used: " + ec.message());
+        throw PluginError("plugin file " + file.string() + " does not exist");
+    }
 
     // RTLD_LOCAL keeps each plugin's symbols to itself; RTLD_NODELETE: plugins are never
     // unloaded, so pointers into their tables stay valid for the life of the process.
@@ -104,7 +108,11 @@ const LoadedPlugin &PluginRegistry::load(const std::string &name_or_path) {
         if (p.id == name_or_path) return p;
     for (const fs::path &dir : search_path_) {
         const fs::path candidate = dir / (name_or_path + ".so");
-        if (fs::exists(candidate)) return load_file(candidate);
+        std::error_code ec;
+        if (fs::exists(candidate, ec)) return load_file(candidate);
+        if (ec && ec != std::errc::no_such_file_or_directory)
+            throw PluginError("plugin \"" + name_or_path.substr(0, 80) + (name_or_path.size() > 80 ? "..." : "") +
+                              "\" cannot be looked up in " + dir.string() + ": " + ec.message());
     }
     std::string where;
     for (const fs::path &dir : search_path_) where += (where.empty() ? "" : ", ") + dir.string();
