@@ -264,3 +264,17 @@ TEST_F(Cli, FilesOfOtherTypesAreCountedNotSilentlyLeftOut) {
     EXPECT_EQ(c.code, 0) << c.out;
     EXPECT_NE(c.out.find("skipped 3 file(s) of other types: 2 .nef, 1 .txt"), std::string::npos) << c.out;
 }
+
+// A report path that is a folder is a config error at validate (exit 2), not an internal
+// error after every job ran.
+TEST_F(Cli, AReportPathThatIsAFolderIsAConfigError) {
+    fs::create_directories(dir_.path() / "reports");
+    const std::string text = std::string(kGoodConfig) + "report: reports\n";
+    const Cmd v = run_cli("validate " + q(config(text)));
+    EXPECT_EQ(v.code, 2) << v.out;
+    EXPECT_NE(v.out.find("report: "), std::string::npos) << v.out;
+    EXPECT_NE(v.out.find("is a folder"), std::string::npos) << v.out;
+    const Cmd r = run_cli("run " + q(config(text)));
+    EXPECT_EQ(r.code, 2) << r.out;
+    EXPECT_FALSE(fs::exists(dir_.path() / "out")) << "nothing may run";
+}

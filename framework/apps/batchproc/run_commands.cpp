@@ -73,7 +73,7 @@ int cmd_run(const RunArgs &args, const Verbosity &v) {
     options.command = args.command;
     RunResult result = execute_run(run, options);
     if (!v.quiet) std::printf("%s\n", format_summary(result.summary).c_str());
-    if (run.spec.report && !v.quiet) std::printf("report: %s\n", run.spec.report->string().c_str());
+    if (result.report_written && !v.quiet) std::printf("report: %s\n", run.spec.report->string().c_str());
     return result.exit_code;
 }
 

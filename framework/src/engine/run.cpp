@@ -32,6 +32,11 @@ PreparedRun prepare_run(const std::filesystem::path &config, const std::vector<s
     run.spec.display_base = std::filesystem::current_path();
     run.registry = std::make_unique<PluginRegistry>(run.spec.plugin_path);
     run.plan = plan_pipeline(run.spec, *run.registry);
+    std::error_code ec;
+    if (run.spec.report && std::filesystem::is_directory(*run.spec.report, ec))
+        throw ConfigError({run.spec.config_path.string()}, "report",
+                          run.spec.report->string() + " is a folder; report names the JSON file to write, such as " +
+                              (*run.spec.report / "report.json").string());
     if (!run.spec.output.dir.empty() && !run.plan.writes_output())
         spdlog::warn("output.dir is {}, but no stage of the pipeline writes files (add a save stage, such as "
                      "save: {{format: jpg}}): nothing will be written there",
@@ -220,6 +225,7 @@ RunResult execute_run(PreparedRun &run, const RunOptions &options) {
             WriteOptions how;
             how.durable = spec.output.durable;
             write_file_atomically(*spec.report, text.data(), text.size(), how);
+            result.report_written = true;
         } catch (const std::exception &e) {
             spdlog::error("cannot write the report: {}", e.what());
             result.exit_code = 3;

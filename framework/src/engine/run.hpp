@@ -43,6 +43,7 @@ struct RunOptions {
 struct RunResult {
     int exit_code = 0;
     bool interrupted = false;
+    bool report_written = false; // the report is at spec.report
     RunSummary summary;
     std::vector<JobRecord> records;
 };
