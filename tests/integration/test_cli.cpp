@@ -278,3 +278,16 @@ TEST_F(Cli, AReportPathThatIsAFolderIsAConfigError) {
     EXPECT_EQ(r.code, 2) << r.out;
     EXPECT_FALSE(fs::exists(dir_.path() / "out")) << "nothing may run";
 }
+
+// output.dir naming a file or a device is a config error before anything runs.
+TEST_F(Cli, AnOutputDirThatIsAFileOrADeviceIsAConfigError) {
+    write_text(dir_.path() / "plain.txt", "x");
+    for (const std::string dir : {"plain.txt", "/dev/null"}) {
+        std::string text = kGoodConfig;
+        text.replace(text.find("{dir: out}"), 10, "{dir: " + dir + "}");
+        const Cmd c = run_cli("validate " + q(config(text)));
+        EXPECT_EQ(c.code, 2) << dir << ": " << c.out;
+        EXPECT_NE(c.out.find("output.dir: "), std::string::npos) << c.out;
+        EXPECT_NE(c.out.find("is not a folder"), std::string::npos) << c.out;
+    }
+}

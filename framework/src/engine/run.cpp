@@ -33,6 +33,14 @@ PreparedRun prepare_run(const std::filesystem::path &config, const std::vector<s
     run.registry = std::make_unique<PluginRegistry>(run.spec.plugin_path);
     run.plan = plan_pipeline(run.spec, *run.registry);
     std::error_code ec;
+    if (!run.spec.output.dir.empty() && std::filesystem::exists(run.spec.output.dir, ec) &&
+        !std::filesystem::is_directory(run.spec.output.dir, ec)) {
+        const SourceMark mark = run.spec.output.mark.file.empty() ? SourceMark{run.spec.config_path.string(), 0, 0}
+                                                                   : run.spec.output.mark;
+        throw ConfigError(mark, "output.dir",
+                          run.spec.output.dir.string() + " exists and is not a folder (a file or a device): outputs " +
+                              "are written into a folder; choose another output.dir");
+    }
     if (run.spec.report && std::filesystem::is_directory(*run.spec.report, ec))
         throw ConfigError({run.spec.config_path.string()}, "report",
                           run.spec.report->string() + " is a folder; report names the JSON file to write, such as " +
