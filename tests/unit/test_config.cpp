@@ -542,6 +542,9 @@ TEST(Config, OutputNeedsADirAndASafeNameTemplate) {
 
     const ConfigError brace = error_of(kMinimal + "output: {dir: o, name: \"{stem.{ext}\"}\n");
     EXPECT_CONTAINS(brace.message(), "without its \"}\"");
+
+    // "{{" and "}}" are literal braces, as the planner reads them.
+    EXPECT_EQ(load(kMinimal + "output: {dir: o, name: \"{{x}}_{stem}.{ext}\"}\n").output.name, "{{x}}_{stem}.{ext}");
 }
 
 // ---- pool --------------------------------------------------------------------------------------

@@ -480,6 +480,11 @@ void Validator::input(const Entry *e, const SourceMark &root_mark, InputSpec &in
 void Validator::name_template(const Value &v) const {
     const std::string &text = v.node.Scalar();
     for (size_t pos = 0; pos < text.size(); ++pos) {
+        // "{{" and "}}" are a literal brace, as the planner reads them (inputs/job_plan).
+        if ((text[pos] == '{' || text[pos] == '}') && pos + 1 < text.size() && text[pos + 1] == text[pos]) {
+            ++pos;
+            continue;
+        }
         if (text[pos] == '}') fail(v.mark, v.key, "has a \"}\" without its \"{\" at character " + std::to_string(pos + 1));
         if (text[pos] != '{') continue;
         const size_t close = text.find_first_of("{}", pos + 1);
