@@ -65,9 +65,26 @@ class Stage;
 
 namespace detail {
 
+// Copies an error sentence into the fixed buffer. A sentence too long for it (a deep path)
+// keeps its start and its end, where the cause is, and loses the middle ("..."), cut
+// between UTF-8 characters.
 inline void copy_message(bp_error *err, const char *text) {
     if (err == nullptr) return;
-    std::snprintf(err->message, sizeof err->message, "%s", text);
+    const size_t size = std::strlen(text), room = sizeof err->message - 1;
+    if (size <= room) {
+        std::memcpy(err->message, text, size + 1);
+        return;
+    }
+    const auto continuation = [&](size_t at) { return (static_cast<unsigned char>(text[at]) & 0xC0) == 0x80; };
+    static const char kGap[] = " ... ";
+    size_t head = room / 3;
+    while (head > 0 && continuation(head)) --head; // the head ends before a character's start
+    size_t tail_from = size - (room - head - (sizeof kGap - 1));
+    while (tail_from < size && continuation(tail_from)) ++tail_from; // the tail starts at one
+    std::memcpy(err->message, text, head);
+    std::memcpy(err->message + head, kGap, sizeof kGap - 1);
+    std::memcpy(err->message + head + sizeof kGap - 1, text + tail_from, size - tail_from);
+    err->message[head + sizeof kGap - 1 + size - tail_from] = '\0';
 }
 
 class ParamBase {
