@@ -73,3 +73,32 @@ TEST(JobContext, NoImageMeansAClearError) {
     EXPECT_FALSE(f.job.has_image());
     EXPECT_THROW(f.job.image(), std::runtime_error);
 }
+
+// The host never throws across the C ABI: bad values from a stage are refused, kept as the
+// job's host error (which fails the job when the stage returns), and the pixels handed over
+// are still released.
+TEST(JobContext, BadValuesInHostCallsAreRefusedWithoutThrowing) {
+    Fixture f;
+    const bp_host_api *host = JobContext::host_api();
+    f.ctx.set_image(cv::Mat(4, 4, CV_8UC3, cv::Scalar(5)));
+    static int released = 0;
+    uint8_t pixels[64] = {};
+    const auto release = [](void *) { ++released; };
+    for (const bp_image bad : {bp_image{pixels, -3, 4, 3, BP_DEPTH_U8, 12}, bp_image{pixels, 4, 4, 7, BP_DEPTH_U8, 28},
+                               bp_image{pixels, 4, 4, 1, 42, 4}, bp_image{pixels, 4, 4, 3, BP_DEPTH_U8, 2},
+                               bp_image{nullptr, 4, 4, 1, BP_DEPTH_U8, 4}}) {
+        EXPECT_NO_THROW(host->set_image(f.ctx.handle(), &bad, release, nullptr));
+        const std::string error = f.ctx.take_host_error();
+        EXPECT_NE(error.find("set_image"), std::string::npos) << error;
+        EXPECT_EQ(f.ctx.image().cols, 4) << "a refused image leaves the current one";
+    }
+    EXPECT_EQ(released, 5) << "refused pixels are still released";
+    host->set_metric_int(f.ctx.handle(), nullptr, 1);
+    host->warn(f.ctx.handle(), nullptr);
+    EXPECT_EQ(f.ctx.take_host_error(), "");
+    bp_error err{};
+    bp_encode_options options{};
+    options.struct_size = sizeof options;
+    EXPECT_EQ(host->write_image(f.ctx.handle(), nullptr, "png", &options, nullptr, &err), BP_ERROR);
+    EXPECT_NE(std::string(err.message).find("write_image"), std::string::npos) << err.message;
+}

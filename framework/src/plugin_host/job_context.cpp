@@ -10,6 +10,38 @@
 
 namespace batchproc {
 
+namespace {
+
+// The host's side of the C ABI never throws: a failure (bad values from a stage, memory)
+// is kept as the job's host error, which fails the job when the stage returns.
+template <typename F>
+void guarded(JobContext &ctx, F &&f) noexcept {
+    try {
+        f();
+    } catch (const std::exception &e) {
+        ctx.set_host_error(e.what());
+    } catch (...) {
+        ctx.set_host_error("unknown exception");
+    }
+}
+
+// A bp_image a stage hands over: sizes, channels and depth batchproc can hold.
+void check_view(const bp_image *image, const char *what) {
+    if (image == nullptr || image->data == nullptr) throw std::runtime_error(std::string(what) + ": no pixels");
+    if (image->width <= 0 || image->height <= 0 || image->channels < 1 || image->channels > 4)
+        throw std::runtime_error(std::string(what) + ": a " + std::to_string(image->width) + "x" +
+                                 std::to_string(image->height) + " image of " + std::to_string(image->channels) +
+                                 " channels (1 to 4 expected)");
+    if (image->depth != BP_DEPTH_U8 && image->depth != BP_DEPTH_U16 && image->depth != BP_DEPTH_F32)
+        throw std::runtime_error(std::string(what) + ": unknown sample depth " + std::to_string(image->depth));
+    const size_t sample = image->depth == BP_DEPTH_U8 ? 1 : image->depth == BP_DEPTH_U16 ? 2 : 4;
+    if (image->stride < size_t(image->width) * size_t(image->channels) * sample || image->stride % sample != 0)
+        throw std::runtime_error(std::string(what) + ": a row stride of " + std::to_string(image->stride) +
+                                 " bytes is too short or not a whole number of samples");
+}
+
+} // namespace
+
 JobContext::JobContext(int64_t index, std::string input_path) : index_(index), input_path_(std::move(input_path)) {}
 
 const bp_host_api *JobContext::host_api() {
@@ -44,21 +76,32 @@ void JobContext::set_image(cv::Mat image) {
 
 int JobContext::api_get_image(bp_job *job, bp_image *out) {
     JobContext &ctx = of(job);
-    if (ctx.image_.empty()) return 0;
-    const cv::Mat &m = ctx.image_;
-    out->data = m.data;
-    out->width = m.cols;
-    out->height = m.rows;
-    out->channels = m.channels();
-    out->depth = Job::bp_depth_of(m.depth());
-    out->stride = m.step[0];
-    return 1;
+    int found = 0;
+    guarded(ctx, [&] {
+        if (ctx.image_.empty() || out == nullptr) return;
+        const cv::Mat &m = ctx.image_;
+        out->data = m.data;
+        out->width = m.cols;
+        out->height = m.rows;
+        out->channels = m.channels();
+        out->depth = Job::bp_depth_of(m.depth());
+        out->stride = m.step[0];
+        found = 1;
+    });
+    return found;
 }
 
 void JobContext::api_set_image(bp_job *job, const bp_image *pixels, void (*release)(void *), void *opaque) {
     JobContext &ctx = of(job);
+    guarded(ctx, [&] { ctx.replace_image(pixels, release, opaque); });
+}
+
+void JobContext::replace_image(const bp_image *pixels, void (*release)(void *), void *opaque) {
+    JobContext &ctx = *this;
+    // The host takes the pixels whatever happens: release them even when they are refused.
     std::shared_ptr<void> holder;
     if (release != nullptr) holder = std::shared_ptr<void>(opaque, release);
+    check_view(pixels, "set_image");
     cv::Mat view(pixels->height, pixels->width, CV_MAKETYPE(Job::cv_depth(pixels->depth), pixels->channels),
                  pixels->data, pixels->stride);
     // A stage may hand back a view into the current pixels (a crop, say): keep those alive.
@@ -76,10 +119,14 @@ void JobContext::api_set_image(bp_job *job, const bp_image *pixels, void (*relea
     ctx.source_width_ = ctx.source_height_ = 0;
 }
 
-void JobContext::api_set_metric_int(bp_job *job, const char *key, int64_t value) { of(job).metrics_[key] = value; }
-void JobContext::api_set_metric_float(bp_job *job, const char *key, double value) { of(job).metrics_[key] = value; }
+void JobContext::api_set_metric_int(bp_job *job, const char *key, int64_t value) {
+    guarded(of(job), [&] { of(job).metrics_[key ? key : "(null)"] = value; });
+}
+void JobContext::api_set_metric_float(bp_job *job, const char *key, double value) {
+    guarded(of(job), [&] { of(job).metrics_[key ? key : "(null)"] = value; });
+}
 void JobContext::api_set_metric_string(bp_job *job, const char *key, const char *value) {
-    of(job).metrics_[key] = value ? value : "";
+    guarded(of(job), [&] { of(job).metrics_[key ? key : "(null)"] = value ? value : ""; });
 }
 
 bool JobContext::output_written() const {
@@ -116,8 +163,8 @@ bp_status JobContext::api_write_output(bp_job *job, const void *data, size_t siz
 bp_status JobContext::api_write_image(bp_job *job, const bp_image *image, const char *format,
                                       const bp_encode_options *options, uint64_t *encoded_size, bp_error *err) {
     try {
-        if (image == nullptr || image->data == nullptr || options == nullptr || format == nullptr)
-            throw std::runtime_error("write_image needs an image, a format and options");
+        if (options == nullptr || format == nullptr) throw std::runtime_error("write_image needs a format and options");
+        check_view(image, "write_image");
         const cv::Mat pixels(image->height, image->width, CV_MAKETYPE(Job::cv_depth(image->depth), image->channels),
                              image->data, image->stride);
         EncodeOptions o;
@@ -164,6 +211,8 @@ int JobContext::api_get_source_size(bp_job *job, int32_t *width, int32_t *height
 
 const char *JobContext::api_input_path(bp_job *job) { return of(job).input_path_.c_str(); }
 int64_t JobContext::api_job_index(bp_job *job) { return of(job).index_; }
-void JobContext::api_warn(bp_job *job, const char *message) { of(job).warnings_.emplace_back(message ? message : ""); }
+void JobContext::api_warn(bp_job *job, const char *message) {
+    guarded(of(job), [&] { of(job).warnings_.emplace_back(message ? message : ""); });
+}
 
 } // namespace batchproc

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace batchproc {
@@ -65,6 +66,12 @@ public:
     const std::string &input_path() const { return input_path_; }
 
     nlohmann::ordered_json &metrics() { return metrics_; }
+    // What went wrong inside a host callback (bad values from the stage, memory): the host
+    // never throws across the C ABI, and the job fails with this when the stage returns.
+    void set_host_error(std::string text) {
+        if (host_error_.empty()) host_error_ = std::move(text);
+    }
+    std::string take_host_error() { return std::exchange(host_error_, std::string()); }
     std::vector<std::string> &warnings() { return warnings_; }
 
 private:
@@ -83,6 +90,7 @@ private:
                                      const bp_encode_options *options, uint64_t *encoded_size, bp_error *err);
     static int api_can_write_format(const char *format);
     void write(const void *data, size_t size); // to the output writer, once
+    void replace_image(const bp_image *pixels, void (*release)(void *), void *opaque); // set_image's work
 
     int64_t index_;
     std::string input_path_;
@@ -100,6 +108,7 @@ private:
     uint64_t bytes_out_ = 0;
     nlohmann::ordered_json metrics_ = nlohmann::ordered_json::object();
     std::vector<std::string> warnings_;
+    std::string host_error_;
 };
 
 } // namespace batchproc

@@ -88,7 +88,12 @@ std::string StageInstance::process(JobContext &job) {
     if ((stage_->flags & BP_STAGE_NEEDS_IMAGE) && !job.has_image())
         return std::string("stage ") + stage_->name + " needs an image, and this job has none";
     bp_error err{};
-    if (stage_->process(state_, JobContext::host_api(), job.handle(), &err) == BP_OK) return "";
+    const bp_status status = stage_->process(state_, JobContext::host_api(), job.handle(), &err);
+    // A call the host refused (bad image values, out of memory) fails the job even when the
+    // stage went on and returned BP_OK.
+    const std::string host_error = job.take_host_error();
+    if (!host_error.empty()) return "the host refused a call of stage " + std::string(stage_->name) + ": " + host_error;
+    if (status == BP_OK) return "";
     return err.message[0] ? std::string(err.message) : std::string(stage_->name) + " failed without a message";
 }
 
