@@ -291,3 +291,24 @@ TEST_F(Cli, AnOutputDirThatIsAFileOrADeviceIsAConfigError) {
         EXPECT_NE(c.out.find("is not a folder"), std::string::npos) << c.out;
     }
 }
+
+// Two loaded plugins defining one stage name: the short name is a config error naming
+// both; plugin.stage picks one.
+TEST_F(Cli, AStageNameTwoPluginsDefineMustBeQualified) {
+    const std::string shadow = (fs::path(BP_TEST_PLUGIN_DIR) / "shadow.so").string();
+    std::string text = kGoodConfig;
+    text.replace(text.find("plugins: [imgproc]"), 18, "plugins: [imgproc, " + yaml_quote(shadow) + "]");
+    const Cmd ambiguous = run_cli("validate " + q(config(text)));
+    EXPECT_EQ(ambiguous.code, 2) << ambiguous.out;
+    EXPECT_NE(ambiguous.out.find("imgproc.resize or shadow.resize"), std::string::npos) << ambiguous.out;
+    std::string qualified = text;
+    qualified.replace(qualified.find("  - resize:"), 11, "  - imgproc.resize:");
+    const Cmd ok = run_cli("run " + q(config(qualified)) + " --report " + q(dir_.path() / "r.json"));
+    EXPECT_EQ(ok.code, 0) << ok.out;
+    EXPECT_FALSE(read_json(dir_.path() / "r.json")["jobs"][0]["metrics"].contains("shadow"));
+    std::string other = text;
+    other.replace(other.find("  - resize: {max_side: 16}"), 26, "  - shadow.resize: {}");
+    const Cmd theirs = run_cli("run " + q(config(other)) + " --report " + q(dir_.path() / "s.json"));
+    EXPECT_EQ(theirs.code, 0) << theirs.out;
+    EXPECT_EQ(read_json(dir_.path() / "s.json")["jobs"][0]["metrics"]["shadow"], 1);
+}

@@ -98,11 +98,14 @@ int cmd_plugins(const std::string &name, bool json) {
     }
     if (!found) {
         // A stage name is accepted too: show the plugin that has it.
-        StageRef ref = registry.find_stage(name);
-        if (ref.plugin != nullptr) {
-            list.push_back(describe_plugin(*ref.plugin));
-            found = true;
-        }
+        // (`batchproc plugins resize` with two plugins defining it: show both.)
+        for (const LoadedPlugin &p : registry.plugins())
+            for (size_t i = 0; i < p.descriptor->stage_count; ++i)
+                if (name == p.descriptor->stages[i]->name || name == p.id + "." + p.descriptor->stages[i]->name) {
+                    list.push_back(describe_plugin(p));
+                    found = true;
+                    break;
+                }
     }
     if (!found) {
         spdlog::error("no plugin or stage named \"{}\" in the plugin path", name);

@@ -114,7 +114,12 @@ int cmd_do(const DoArgs &args, const std::string &command, const Verbosity &v) {
         }
     }
     line.is_path = [&registry](const std::string &stage, const std::string &param) {
-        const StageRef ref = registry.find_stage(stage);
+        StageRef ref;
+        try {
+            ref = registry.find_stage(stage);
+        } catch (const PluginError &) {
+            return false; // ambiguous: the config's own check says so
+        }
         if (ref.stage == nullptr) return false;
         for (size_t i = 0; i < ref.stage->param_count; ++i)
             if (param == ref.stage->params[i]->name) return ref.stage->params[i]->type == BP_PARAM_PATH;

@@ -21,7 +21,12 @@ PipelinePlan plan_pipeline(const RunSpec &spec, PluginRegistry &registry) {
     for (size_t i = 0; i < spec.pipeline.size(); ++i) {
         const StageSpec &s = spec.pipeline[i];
         const std::string key = "pipeline[" + std::to_string(i) + "]." + s.name;
-        StageRef ref = registry.find_stage(s.name);
+        StageRef ref;
+        try {
+            ref = registry.find_stage(s.name);
+        } catch (const PluginError &e) {
+            throw ConfigError(s.mark, key, e.what());
+        }
         if (ref.stage == nullptr) {
             std::string loaded;
             for (const LoadedPlugin &p : registry.plugins()) loaded += (loaded.empty() ? "" : ", ") + p.id;
@@ -29,7 +34,12 @@ PipelinePlan plan_pipeline(const RunSpec &spec, PluginRegistry &registry) {
             // say which one has it.
             PluginRegistry everything(spec.plugin_path);
             everything.load_all();
-            const StageRef elsewhere = everything.find_stage(s.name);
+            StageRef elsewhere;
+            try {
+                elsewhere = everything.find_stage(s.name);
+            } catch (const PluginError &) {
+                // in several plugins the config does not load: the message below names none
+            }
             if (elsewhere.plugin != nullptr)
                 throw ConfigError(s.mark, key,
                                   "stage \"" + s.name + "\" is in plugin \"" + elsewhere.plugin->id +

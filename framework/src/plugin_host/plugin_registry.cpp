@@ -143,10 +143,22 @@ std::vector<std::string> PluginRegistry::load_all() {
 }
 
 StageRef PluginRegistry::find_stage(const std::string &name) const {
-    for (const LoadedPlugin &p : plugins_)
+    // "resize", or "imgproc.resize": the stage of that plugin.
+    const size_t dot = name.find('.');
+    const std::string plugin = dot == std::string::npos ? std::string() : name.substr(0, dot);
+    const std::string stage = dot == std::string::npos ? name : name.substr(dot + 1);
+    std::vector<StageRef> found;
+    for (const LoadedPlugin &p : plugins_) {
+        if (!plugin.empty() && p.id != plugin) continue;
         for (size_t i = 0; i < p.descriptor->stage_count; ++i)
-            if (name == p.descriptor->stages[i]->name) return {&p, p.descriptor->stages[i]};
-    return {};
+            if (stage == p.descriptor->stages[i]->name) found.push_back({&p, p.descriptor->stages[i]});
+    }
+    if (found.size() > 1) {
+        std::string both;
+        for (const StageRef &r : found) both += (both.empty() ? "" : " or ") + r.plugin->id + "." + stage;
+        throw PluginError("stage \"" + name + "\" is defined by more than one loaded plugin: write " + both);
+    }
+    return found.empty() ? StageRef{} : found.front();
 }
 
 std::vector<std::string> PluginRegistry::stage_names() const {

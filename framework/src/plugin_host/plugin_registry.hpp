@@ -48,7 +48,9 @@ public:
     std::vector<std::string> load_all();
 
     const std::vector<LoadedPlugin> &plugins() const { return plugins_; }
-    StageRef find_stage(const std::string &name) const; // {nullptr, nullptr} if unknown
+    // "resize", or "imgproc.resize" for the stage of that plugin; {nullptr, nullptr} if
+    // unknown. Throws PluginError, naming both, when two loaded plugins define a short name.
+    StageRef find_stage(const std::string &name) const;
     std::vector<std::string> stage_names() const;
 
     // The folder of bundled plugins for this binary (<exe>/../lib/batchproc/plugins).
