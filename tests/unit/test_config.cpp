@@ -388,6 +388,13 @@ TEST(Config, WorkersAreBoundedWithTheReason) {
     EXPECT_EQ(huge.workers, 1024) << "auto on a machine with more cores stops at the limit";
 }
 
+TEST(Config, MaxDecodedIsASize) {
+    EXPECT_EQ(load("input: {paths: [a]}\npipeline: [{a: }]\n").input.decode.max_decoded, uint64_t(1) << 30);
+    EXPECT_EQ(load("input: {paths: [a], max_decoded: 64MiB}\npipeline: [{a: }]\n").input.decode.max_decoded,
+              uint64_t(64) << 20);
+    EXPECT_CONTAINS(error_of("input: {paths: [a], max_decoded: 0}\npipeline: [{a: }]\n").message(), "at least 1 byte");
+}
+
 TEST(Config, DuplicateKeyIsAnError) {
     const ConfigError e = error_of("input: {paths: [a]}\npool:\n  workers: 2\n  workers: 3\npipeline: [{a: }]\n");
     EXPECT_ERROR_AT(e, 4, 3, "pool.workers");

@@ -575,6 +575,22 @@ TEST(ImageDecoder, PngClaimingHugeSizeHitsThePixelLimit) {
     EXPECT_TRUE(contains(zero, "not a valid image")) << zero;
 }
 
+// max_pixels does not see depth and channels: a 16-bit RGBA PNG takes 8 bytes a pixel, and
+// max_decoded refuses it from its header, before any allocation.
+TEST(ImageDecoder, DecodedBytesLimitCountsDepthAndChannels) {
+    const Bytes png16 = encode_image(".png", cv::Mat(100, 200, CV_16UC4, cv::Scalar(1, 2, 3, 4)));
+    const Bytes png8 = encode_image(".png", cv::Mat(100, 200, CV_8UC1, cv::Scalar(7)));
+    DecodeOptions o;
+    o.max_decoded = 200 * 100 * 8;
+    EXPECT_EQ(decode(png16, o).pixels.cols, 200);
+    o.max_decoded = 200 * 100 * 8 - 1;
+    const std::string error = error_of(png16, o);
+    EXPECT_TRUE(contains(error, "image is 200x100 and would take")) << error;
+    EXPECT_TRUE(contains(error, "over input.max_decoded")) << error;
+    o.max_decoded = 200 * 100; // one byte a pixel: the gray PNG fits
+    EXPECT_EQ(decode(png8, o).pixels.channels(), 1);
+}
+
 TEST(ImageDecoder, PixelLimitIsInclusiveAndZeroMeansNone) {
     const Bytes jpeg = encode_image(".jpg", gradient(64, 48));
     DecodeOptions o;

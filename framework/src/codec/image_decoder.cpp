@@ -1,4 +1,5 @@
 #include "codec/image_decoder.hpp"
+#include "config/units.hpp"
 
 #include "codec/colour.hpp"
 
@@ -254,6 +255,21 @@ int shrink_denominator(int64_t long_side, int min_side_hint) {
     return best;
 }
 
+// The most bytes a pixel of this file may take once decoded: from the header where that is
+// cheap (PNG's bit depth and colour type), else the format's largest: 16 for the float
+// formats (four 32-bit samples), 8 for those that may hold 16-bit samples (four of them),
+// 4 for 8-bit ones (BGRA).
+uint64_t decoded_bytes_per_pixel(const std::string &format, const uint8_t *data, size_t size) {
+    if (format == "png" && size >= 26) {
+        const int depth = data[24], colour = data[25];
+        const int channels = colour == 0 ? 1 : colour == 2 ? 3 : colour == 3 ? 4 : colour == 4 ? 4 : 4;
+        return uint64_t(channels) * (depth == 16 ? 2 : 1);
+    }
+    if (format == "pfm" || format == "hdr" || format == "exr") return 16;
+    if (format == "tiff" || format == "pnm" || format == "jp2" || format == "heif" || format == "avif") return 8;
+    return 4;
+}
+
 std::string format_megapixels(uint64_t pixels) {
     const double mpx = static_cast<double>(pixels) / 1e6;
     char buffer[64];
@@ -313,6 +329,12 @@ DecodedImage decode_image(const uint8_t *data, size_t size, const DecodeOptions 
         throw DecodeError("image is " + dims(w, h) + ", over the limit of " + format_megapixels(options.max_pixels));
     if (w > INT_MAX || h > INT_MAX)
         throw DecodeError("image is " + dims(w, h) + ", too large to decode (each side must be under 2^31 pixels)");
+    // Pixels alone do not say the memory: a 16-bit RGBA PNG takes 8 bytes a pixel.
+    const uint64_t sample_bytes = decoded_bytes_per_pixel(format, data, size);
+    const uint64_t decoded = pixels > UINT64_MAX / sample_bytes ? UINT64_MAX : pixels * sample_bytes;
+    if (options.max_decoded > 0 && decoded > options.max_decoded)
+        throw DecodeError("image is " + dims(w, h) + " and would take " + format_size(decoded) +
+                          " decoded, over input.max_decoded (" + format_size(options.max_decoded) + ")");
 
     DecodedImage out;
     if (format == "jpeg") {

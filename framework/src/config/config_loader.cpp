@@ -212,7 +212,7 @@ const std::vector<std::string> kTopKeys = {"plugins", "plugin_path", "input", "o
 const std::vector<std::string> kResumeKeys = {"verify"};
 const std::vector<std::string> kInputKeys = {"paths",          "list",       "list_nul", "include",        "exclude",
                                              "recursive",      "generate",   "exif_orientation", "max_pixels", "damaged",
-                                             "shrink_on_load", "colour"};
+                                             "shrink_on_load", "colour",     "max_decoded"};
 const std::vector<std::string> kGenerateKeys = {"count"};
 const std::vector<std::string> kOutputKeys = {"dir", "name", "overwrite", "durable", "metadata", "strip_gps"};
 const std::vector<std::string> kPoolKeys = {"mode",    "workers",    "start_method",        "threads_per_worker", "timeout",
@@ -473,6 +473,14 @@ void Validator::input(const Entry *e, const SourceMark &root_mark, InputSpec &in
             }
             // 0 would refuse every image; a limit the user does not want is a large number.
             if (in.decode.max_pixels == 0) fail(x.value.mark, x.value.key, "must be at least 1 pixel, got 0");
+        } else if (x.name == "max_decoded") {
+            const std::string text = scalar(x.value, "a size such as 1GiB");
+            try {
+                in.decode.max_decoded = parse_size(text);
+            } catch (const std::invalid_argument &err) {
+                fail(x.value.mark, x.value.key, err.what());
+            }
+            if (in.decode.max_decoded == 0) fail(x.value.mark, x.value.key, "must be at least 1 byte, got 0");
         }
     }
 }

@@ -74,6 +74,7 @@ struct StageSpec {
 struct DecodeOptions {
     bool exif_orientation = true;              // input.exif_orientation
     uint64_t max_pixels = 268'435'456;         // input.max_pixels (256 Mi pixels)
+    uint64_t max_decoded = uint64_t(1) << 30;  // input.max_decoded: bytes of the decoded image (1 GiB)
     DamagedPolicy damaged = DamagedPolicy::error; // input.damaged: error | warn
     bool shrink_on_load = true;                // input.shrink_on_load
     ColourPolicy colour = ColourPolicy::srgb;  // input.colour
