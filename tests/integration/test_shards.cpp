@@ -104,11 +104,12 @@ TEST_F(Shards, AMissingShardMakesMergeIncompleteNamingItUntilItIsRun) {
     // Rerunning a finished shard redoes nothing.
     const RunOutcome again = batchproc({"run", c.string(), "--shard", "0/4", "-q"});
     EXPECT_EQ(again.exit_code, 0);
-    for (const auto &j : read_json(dir / "out/report.shard-0000-of-0004.json")["jobs"]) EXPECT_EQ(j["status"], "unchanged");
+    const nlohmann::json shard0 = read_json(dir / "out/report.shard-0000-of-0004.json"); // kept: the loop reads into it
+    for (const auto &j : shard0["jobs"]) EXPECT_EQ(j["status"], "unchanged");
 }
 
 TEST_F(Shards, FailuresMakeMergeExitOneAndUsageErrorsExitTwo) {
-    const fs::path c = config("out", "  - crop: {x: 35, width: 10}\n"); // fails on images narrower than 45 px... after resize: all
+    const fs::path c = config("out", "  - crop: {x: 35, width: 10}\n"); // every image is 20 px wide after the resize: all fail
     for (int i = 0; i < 2; ++i) batchproc({"run", c.string(), "--shard", std::to_string(i) + "/2", "-q"});
     const RunOutcome m = batchproc({"merge", c.string()});
     EXPECT_EQ(m.exit_code, 1) << m.out << m.err;

@@ -73,7 +73,8 @@ step("configure the program against the installed package, OpenCV unfindable" 0
     "-DCMAKE_PREFIX_PATH=${prefix}"
     -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF
     -DCMAKE_DISABLE_FIND_PACKAGE_OpenCV=ON --no-warn-unused-cli
-    "-DCMAKE_CXX_FLAGS=-Wall -Wextra -Wpedantic -Wshadow -Werror")
+    "-DCMAKE_CXX_FLAGS=-Wall -Wextra -Wpedantic -Wshadow -Werror ${BP_SANITIZER_FLAGS}"
+    "-DCMAKE_EXE_LINKER_FLAGS=${BP_SANITIZER_FLAGS}")
 
 file(STRINGS "${project_dir}/build/CMakeCache.txt" found_dir REGEX "^batchproc_DIR:")
 string(REGEX REPLACE "^batchproc_DIR:[A-Z]+=" "" found_dir "${found_dir}")
