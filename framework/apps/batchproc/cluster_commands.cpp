@@ -38,8 +38,8 @@ int cmd_merge(const RunArgs &args) {
 }
 
 
-// Runs `command` (sh), returns its standard output; throws ShardError-like usage errors
-// (exit 2) when it cannot run or fails: the caller says what was and was not submitted.
+// Runs `command` (sh) and returns its standard output, trailing newlines removed; `ok` is
+// false when it could not run or exited non-zero (the caller says what was submitted).
 std::string run_capture(const std::string &command, bool &ok) {
     std::string out;
     ok = false;
