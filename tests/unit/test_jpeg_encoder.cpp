@@ -1,3 +1,4 @@
+#include "codec/alpha_blend.hpp"
 #include "codec/image_decoder.hpp"
 #include "codec/jpeg_encoder.hpp"
 #include "support/image_bytes.hpp"
@@ -93,7 +94,25 @@ TEST(JpegEncoder, AnIccProfileIsEmbeddedAndReadBack) {
     EXPECT_EQ(decode_image(jpg.data(), jpg.size(), keep).icc, icc);
 }
 
+TEST(JpegEncoder, BgraIsBlendedRowByRowAsTheWholeImageBlendWould) {
+    // A soft alpha ramp over a photo-like picture, blended over a coloured background.
+    const cv::Mat bgr = photo_like(97, 61);
+    cv::Mat alpha(bgr.size(), CV_8UC1);
+    for (int y = 0; y < alpha.rows; ++y)
+        for (int x = 0; x < alpha.cols; ++x) alpha.at<uchar>(y, x) = uchar((x * 255 / alpha.cols + y) % 256);
+    cv::Mat bgra;
+    cv::merge(std::vector<cv::Mat>{bgr, alpha}, bgra);
+    EncodeOptions o;
+    o.background[0] = 30;
+    o.background[1] = 144;
+    o.background[2] = 250;
+    const cv::Mat flat = flatten_alpha(bgra, o.background);
+    ASSERT_EQ(flat.type(), CV_8UC3);
+    EXPECT_EQ(flat.at<cv::Vec3b>(0, 0), cv::Vec3b(30, 144, 250)); // alpha 0: the background
+    EXPECT_EQ(encode_jpeg(bgra, o, {}), encode_jpeg(flat, o, {}));
+}
+
 TEST(JpegEncoder, WhatJpegCannotHoldIsAClearError) {
-    EXPECT_THROW(encode_jpeg(cv::Mat(8, 8, CV_8UC4, cv::Scalar::all(1)), EncodeOptions{}, {}), EncodeError);
+    EXPECT_THROW(encode_jpeg(cv::Mat(8, 8, CV_8UC2, cv::Scalar::all(1)), EncodeOptions{}, {}), EncodeError);
     EXPECT_THROW(encode_jpeg(cv::Mat(8, 8, CV_16UC3, cv::Scalar::all(1)), EncodeOptions{}, {}), EncodeError);
 }

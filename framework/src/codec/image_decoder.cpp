@@ -146,7 +146,7 @@ DecodedImage decode_other(const uint8_t *data, size_t size, const ImageHeader &h
             out.warnings.push_back(*problem);
         }
         try {
-            decoded = decode_png(data, size, problem.has_value());
+            decoded = decode_png(data, size, problem.has_value(), !problem.has_value());
         } catch (const DecodeError &) {
             if (problem) throw DecodeError(*problem); // the structure walk names the chunk
             throw;

@@ -1,5 +1,6 @@
 #include "codec/image_encoder.hpp"
 
+#include "codec/alpha_blend.hpp"
 #include "codec/codec_module.hpp"
 #include "codec/jpeg_encoder.hpp"
 #include "codec/png_codec.hpp"
@@ -50,54 +51,6 @@ cv::Mat to_8bit(const cv::Mat &image) {
 
 } // namespace
 
-cv::Mat flatten_alpha(const cv::Mat &image, const double (&background)[3]) {
-    if (image.channels() != 4) return image;
-    // out = colour * a + background * (1 - a), a = alpha / max, rounded to the nearest, row
-    // by row: only the output is allocated (float images of the whole picture took ~100
-    // bytes a pixel). 8-bit goes through a table of every (alpha, value) pair per channel.
-    cv::Mat out(image.size(), CV_MAKETYPE(image.depth(), 3));
-    if (image.depth() == CV_8U) {
-        std::vector<uint8_t> table(3 * 256 * 256);
-        for (int ch = 0; ch < 3; ++ch)
-            for (int a = 0; a < 256; ++a) {
-                const float fa = static_cast<float>(a) / 255.0f;
-                const float bg = static_cast<float>(background[ch]) * (1.0f - fa);
-                for (int v = 0; v < 256; ++v)
-                    table[(size_t(ch) * 256 + size_t(a)) * 256 + size_t(v)] =
-                        cv::saturate_cast<uint8_t>(static_cast<float>(v) * fa + bg);
-            }
-        for (int y = 0; y < image.rows; ++y) {
-            const uint8_t *s = image.ptr<uint8_t>(y);
-            uint8_t *d = out.ptr<uint8_t>(y);
-            for (int x = 0; x < image.cols; ++x, s += 4, d += 3)
-                for (int ch = 0; ch < 3; ++ch) d[ch] = table[(size_t(ch) * 256 + s[3]) * 256 + s[ch]];
-        }
-        return out;
-    }
-    if (image.depth() == CV_16U) {
-        for (int y = 0; y < image.rows; ++y) {
-            const uint16_t *s = image.ptr<uint16_t>(y);
-            uint16_t *d = out.ptr<uint16_t>(y);
-            for (int x = 0; x < image.cols; ++x, s += 4, d += 3) {
-                const float fa = static_cast<float>(s[3]) / 65535.0f;
-                for (int ch = 0; ch < 3; ++ch)
-                    d[ch] = cv::saturate_cast<uint16_t>(static_cast<float>(s[ch]) * fa +
-                                                        static_cast<float>(background[ch] * 257.0) * (1.0f - fa));
-            }
-        }
-        return out;
-    }
-    // Float: alpha 0..1 (rare; kept simple).
-    for (int y = 0; y < image.rows; ++y) {
-        const float *s = image.ptr<float>(y);
-        float *d = out.ptr<float>(y);
-        for (int x = 0; x < image.cols; ++x, s += 4, d += 3)
-            for (int ch = 0; ch < 3; ++ch)
-                d[ch] = s[ch] * s[3] + static_cast<float>(background[ch] / 255.0) * (1.0f - s[3]);
-    }
-    return out;
-}
-
 bool can_encode(const std::string &format) {
     switch (writer_for(format)) {
     case Writer::jpeg:
@@ -127,7 +80,9 @@ EncodedImage encode_image(const cv::Mat &input, const std::string &format, const
     const Writer writer = writer_for(format);
     const Holds fit = holds(writer, format);
     cv::Mat image = input;
-    if (image.channels() == 4 && !fit.alpha) image = flatten_alpha(image, options.background);
+    // The JPEG encoder blends 8-bit BGRA row by row as it encodes (no 3-channel copy).
+    const bool blends_rows = writer == Writer::jpeg && image.depth() == CV_8U;
+    if (image.channels() == 4 && !fit.alpha && !blends_rows) image = flatten_alpha(image, options.background);
     if (image.depth() == CV_16U && !fit.deep) image = to_8bit(image);
 
     EncodedImage out;

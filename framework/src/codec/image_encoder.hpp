@@ -33,8 +33,4 @@ struct EncodedImage {
 EncodedImage encode_image(const cv::Mat &image, const std::string &format, const EncodeOptions &options,
                           const std::vector<uint8_t> &icc = {});
 
-// Blends a 4-channel image over `background` (see EncodeOptions), giving 3 channels; any
-// other image is returned as it is.
-cv::Mat flatten_alpha(const cv::Mat &image, const double (&background)[3]);
-
 } // namespace batchproc

@@ -1,9 +1,12 @@
 #include "codec/jpeg_encoder.hpp"
 
+#include "codec/alpha_blend.hpp"
+
 #include <cstdio> // jpeglib.h needs FILE
 #include <jpeglib.h>
 
 #include <csetjmp>
+#include <optional>
 #include <cstdlib>
 #include <string>
 
@@ -30,11 +33,20 @@ void on_message(j_common_ptr, int) {} // warnings: libjpeg would print them to s
 } // namespace
 
 std::vector<uint8_t> encode_jpeg(const cv::Mat &image, const EncodeOptions &options, const std::vector<uint8_t> &icc) {
-    if (image.depth() != CV_8U || (image.channels() != 1 && image.channels() != 3))
+    if (image.depth() != CV_8U || (image.channels() != 1 && image.channels() != 3 && image.channels() != 4))
         throw EncodeError("jpg holds 8-bit gray or colour images; this one has " + std::to_string(image.channels()) +
                           " channels of depth " + std::to_string(image.depth()));
     if (options.subsampling != 420 && options.subsampling != 422 && options.subsampling != 444)
         throw EncodeError("jpg chroma subsampling must be 420, 422 or 444, not " + std::to_string(options.subsampling));
+
+    // BGRA is blended over options.background one row at a time, into `row`.
+    const bool blend = image.channels() == 4;
+    std::optional<AlphaBlender> blender;
+    std::vector<uint8_t> blended;
+    if (blend) {
+        blender.emplace(options.background);
+        blended.resize(size_t(image.cols) * 3);
+    }
 
     // Everything the longjmp may skip over lives outside the setjmp scope or is plain data.
     jpeg_compress_struct cinfo{};
@@ -53,13 +65,14 @@ std::vector<uint8_t> encode_jpeg(const cv::Mat &image, const EncodeOptions &opti
     jpeg_mem_dest(&cinfo, &buffer, &size);
     cinfo.image_width = static_cast<JDIMENSION>(image.cols);
     cinfo.image_height = static_cast<JDIMENSION>(image.rows);
-    cinfo.input_components = image.channels();
-    cinfo.in_color_space = image.channels() == 3 ? JCS_EXT_BGR : JCS_GRAYSCALE;
+    const bool colour = image.channels() != 1;
+    cinfo.input_components = colour ? 3 : 1;
+    cinfo.in_color_space = colour ? JCS_EXT_BGR : JCS_GRAYSCALE;
     jpeg_set_defaults(&cinfo);
     jpeg_set_quality(&cinfo, options.quality, TRUE);
     cinfo.optimize_coding = options.optimize ? TRUE : FALSE;
     if (options.progressive) jpeg_simple_progression(&cinfo);
-    if (image.channels() == 3) {
+    if (colour) {
         // jpeg_set_defaults chose 2x2 (4:2:0) for luma; chroma stays 1x1.
         cinfo.comp_info[0].h_samp_factor = options.subsampling == 444 ? 1 : 2;
         cinfo.comp_info[0].v_samp_factor = options.subsampling == 420 ? 2 : 1;
@@ -67,7 +80,12 @@ std::vector<uint8_t> encode_jpeg(const cv::Mat &image, const EncodeOptions &opti
     jpeg_start_compress(&cinfo, TRUE);
     if (!icc.empty()) jpeg_write_icc_profile(&cinfo, icc.data(), static_cast<unsigned int>(icc.size()));
     while (cinfo.next_scanline < cinfo.image_height) {
-        JSAMPROW row = const_cast<JSAMPROW>(image.ptr<uint8_t>(static_cast<int>(cinfo.next_scanline)));
+        const uint8_t *source = image.ptr<uint8_t>(static_cast<int>(cinfo.next_scanline));
+        if (blend) {
+            blender->blend_row(source, blended.data(), image.cols);
+            source = blended.data();
+        }
+        JSAMPROW row = const_cast<JSAMPROW>(source);
         jpeg_write_scanlines(&cinfo, &row, 1);
     }
     jpeg_finish_compress(&cinfo);

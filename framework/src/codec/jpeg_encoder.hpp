@@ -11,7 +11,8 @@
 
 namespace batchproc {
 
-// `image`: 8-bit, 1 (gray) or 3 (BGR) channels. With the default options the bytes are
+// `image`: 8-bit, 1 (gray), 3 (BGR) or 4 (BGRA, blended over options.background row by
+// row as it is encoded: no 3-channel copy of the picture is made) channels. With the default options the bytes are
 // those cv::imencode(".jpg", image, {IMWRITE_JPEG_QUALITY, q}) writes (the same library,
 // the same settings). Throws EncodeError.
 std::vector<uint8_t> encode_jpeg(const cv::Mat &image, const EncodeOptions &options, const std::vector<uint8_t> &icc);

@@ -461,12 +461,13 @@ void check_encodable(const cv::Mat &image, const EncodeOptions &options) {
 
 } // namespace
 
-CodecImage decode_png(const uint8_t *data, size_t size, bool tolerate_damage) {
+CodecImage decode_png(const uint8_t *data, size_t size, bool tolerate_damage, bool crcs_checked) {
     if (data == nullptr || size == 0) throw DecodeError("empty PNG file");
     static const uint8_t signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
     if (std::memcmp(data, signature, std::min<size_t>(size, 8)) != 0)
         throw DecodeError("damaged PNG file: it does not start with the PNG signature");
-    Attempt first = attempt_decode(data, size, false);
+    // Checksums the caller has checked are not computed again (a CRC over every IDAT byte).
+    Attempt first = attempt_decode(data, size, crcs_checked);
     if (first.damage == Damage::none) return finish(first);
     const std::string damage = describe(first);
     if (!tolerate_damage) throw DecodeError(damage);

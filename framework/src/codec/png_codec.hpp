@@ -20,8 +20,9 @@ namespace batchproc {
 // Decodes a whole PNG file held in memory; the iCCP profile (decompressed) goes to `icc`.
 // A CRC error or a truncated or corrupt file throws DecodeError, unless `tolerate_damage`:
 // then checksums are ignored and the rows that can be decoded are kept (the rest black),
-// with a warning saying what was wrong.
-CodecImage decode_png(const uint8_t *data, size_t size, bool tolerate_damage);
+// with a warning saying what was wrong. `crcs_checked`: the caller has checked every chunk's
+// CRC already (as decode_image does), so libpng need not.
+CodecImage decode_png(const uint8_t *data, size_t size, bool tolerate_damage, bool crcs_checked = false);
 
 // `image`: 8U or 16U, 1 (gray), 3 (BGR) or 4 (BGRA) channels. options.png_compression is
 // the zlib level (0..9); `icc`, when not empty, is embedded as an iCCP chunk. Throws
