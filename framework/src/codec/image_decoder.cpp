@@ -11,7 +11,6 @@
 #include "codec/png_codec.hpp"
 #include "codec/webp_codec.hpp"
 
-#include <opencv2/imgproc.hpp>
 #include <zlib.h>
 
 #include <algorithm>

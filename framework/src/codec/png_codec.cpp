@@ -1,6 +1,6 @@
 #include "codec/png_codec.hpp"
 
-#include <opencv2/imgproc.hpp>
+#include <opencv2/core.hpp>
 
 #include <png.h>
 #include <spng.h>
@@ -505,13 +505,14 @@ CodecImage decode_png(const uint8_t *data, size_t size, bool tolerate_damage, bo
 std::vector<uint8_t> encode_png(const cv::Mat &image, const EncodeOptions &options, const std::vector<uint8_t> &icc) {
     check_encodable(image, options);
     const int channels = image.channels();
-    cv::Mat rgb; // continuous, in PNG's channel order
-    if (channels == 3)
-        cv::cvtColor(image, rgb, cv::COLOR_BGR2RGB);
-    else if (channels == 4)
-        cv::cvtColor(image, rgb, cv::COLOR_BGRA2RGBA);
-    else
+    cv::Mat rgb; // continuous, in PNG's channel order (red and blue swapped)
+    if (channels >= 3) {
+        static const int swap_red_blue[] = {0, 2, 1, 1, 2, 0, 3, 3};
+        rgb.create(image.size(), image.type());
+        cv::mixChannels(&image, 1, &rgb, 1, swap_red_blue, size_t(channels));
+    } else {
         rgb = image.isContinuous() ? image : image.clone();
+    }
 
     SpngContext ctx(spng_ctx_new(SPNG_CTX_ENCODER));
     if (!ctx) throw EncodeError("not enough memory to start the PNG encoder");

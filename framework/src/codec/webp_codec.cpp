@@ -1,6 +1,6 @@
 #include "codec/webp_codec.hpp"
 
-#include <opencv2/imgproc.hpp>
+#include <opencv2/core.hpp>
 
 #include <webp/decode.h>
 #include <webp/demux.h>
@@ -112,10 +112,13 @@ cv::Mat first_frame(const WebPData &webp, bool has_alpha, int &frame_count) {
     // The canvas belongs to the decoder: copy it out.
     const cv::Mat view(int(info.canvas_height), int(info.canvas_width), CV_8UC4, canvas);
     cv::Mat pixels;
-    if (has_alpha)
+    if (has_alpha) {
         view.copyTo(pixels);
-    else
-        cv::cvtColor(view, pixels, cv::COLOR_BGRA2BGR);
+    } else {
+        static const int drop_alpha[] = {0, 0, 1, 1, 2, 2};
+        pixels.create(view.size(), CV_8UC3);
+        cv::mixChannels(&view, 1, &pixels, 1, drop_alpha, 3);
+    }
     return pixels;
 }
 
@@ -186,7 +189,7 @@ std::vector<uint8_t> encode_webp(const cv::Mat &image, const EncodeOptions &opti
         throw EncodeError("WebP quality must be from 1 to 100, not " + std::to_string(options.quality));
 
     cv::Mat bgr;
-    if (channels == 1) cv::cvtColor(image, bgr, cv::COLOR_GRAY2BGR); // as cv::imencode does
+    if (channels == 1) cv::merge(std::vector<cv::Mat>{image, image, image}, bgr); // as cv::imencode does
     const cv::Mat &source = channels == 1 ? bgr : image;
 
     // What libwebp's WebPEncodeBGR(A) / WebPEncodeLosslessBGR(A) do, which cv::imencode
