@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -161,18 +162,25 @@ cv::Mat resize_premultiplied_float(const cv::Mat &in, cv::Size target, int flag)
     return out;
 }
 
+// Whether any pixel of a BGRA image is not opaque; stops at the first one (no copy of the
+// alpha channel: an image with transparent corners answers at once).
+template <class T>
+bool has_transparency(const cv::Mat &in) {
+    const T opaque = std::numeric_limits<T>::max();
+    for (int y = 0; y < in.rows; ++y) {
+        const T *p = in.ptr<T>(y);
+        for (int x = 3; x < 4 * in.cols; x += 4)
+            if (p[x] != opaque) return true;
+    }
+    return false;
+}
+
 cv::Mat resize_with_alpha(const cv::Mat &in, cv::Size target, int flag) {
     cv::Mat out;
-    if (in.channels() == 4 && (in.depth() == CV_8U || in.depth() == CV_16U)) {
-        cv::Mat alpha;
-        cv::extractChannel(in, alpha, 3);
-        double lowest = 0, highest = 0;
-        cv::minMaxLoc(alpha, &lowest, &highest);
-        const double maxv = in.depth() == CV_16U ? 65535.0 : 255.0;
-        if (lowest < maxv)
-            return in.depth() == CV_8U ? resize_premultiplied_8bit(in, target, flag)
-                                       : resize_premultiplied_float(in, target, flag);
-    }
+    if (in.channels() == 4 && in.depth() == CV_8U && has_transparency<uint8_t>(in))
+        return resize_premultiplied_8bit(in, target, flag);
+    if (in.channels() == 4 && in.depth() == CV_16U && has_transparency<uint16_t>(in))
+        return resize_premultiplied_float(in, target, flag);
     cv::resize(in, out, target, 0, 0, flag);
     return out;
 }

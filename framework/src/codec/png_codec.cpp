@@ -116,11 +116,14 @@ void read_header(png_structp png, png_infop info, PngJob &job) {
     // libpng's default of a million pixels a side.
     png_set_user_limits(png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
     png_set_chunk_malloc_max(png, kChunkCacheLimit);
-    // Strict: a bad checksum anywhere is damage. Tolerant: ignore it in the critical chunks
-    // (the pixels), drop the ancillary chunk it is in.
-    if (job.ignore_crc)
+    // Strict: a bad checksum anywhere is damage. Otherwise (the caller has checked the CRCs,
+    // or damage is tolerated) CRCs in the critical chunks (the pixels) are not computed, an
+    // ancillary chunk whose CRC is bad is dropped, and zlib's Adler-32 of the inflated data is
+    // skipped: the chunk CRCs cover every compressed byte.
+    if (job.ignore_crc) {
         png_set_crc_action(png, PNG_CRC_QUIET_USE, PNG_CRC_WARN_DISCARD);
-    else
+        png_set_option(png, PNG_IGNORE_ADLER32, PNG_OPTION_ON);
+    } else
         png_set_crc_action(png, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT);
     png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, nullptr, -1);
     static const png_byte iccp[] = "iCCP";
