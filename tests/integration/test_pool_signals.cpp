@@ -1,7 +1,9 @@
 // Signals to the coordinator of the process pool: SIGINT/SIGTERM stop handing out jobs and
 // let the running ones finish (exit 130, the rest skipped, no temporary file left); a
-// second SIGINT exits at once killing the workers; a SIGKILLed coordinator takes its
-// workers (and the forkserver) with it within 2 s. Under each start method.
+// second SIGINT stops the running jobs at once (their workers killed, the jobs
+// `interrupted` in the report); workers ended from outside during a stop are reported as
+// such; a SIGKILLed coordinator takes its workers (and the forkserver) with it within 2 s.
+// Under each start method.
 #include "support/run_helpers.hpp"
 
 #include <gtest/gtest.h>
@@ -11,6 +13,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <set>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -124,10 +127,56 @@ TEST_P(PoolSignals, SecondSigintExitsAtOnceKillingTheWorkers) {
     // The running jobs would sleep 30 s: exiting well before that is "at once".
     ASSERT_TRUE(p.wait(20s)) << "a second SIGINT did not end the run\n" << p.err();
     EXPECT_EQ(p.exit_code(), 130) << p.err();
+    EXPECT_NE(p.err().find("SIGINT: second signal: stopping the 2 running job(s) now"), std::string::npos) << p.err();
     const auto left = wait_no_processes_with_tag(p.tag(), 2s);
     EXPECT_TRUE(left.empty()) << left.size() << " worker(s) survived the emergency exit";
     const auto temps = temp_files_under(out);
     EXPECT_TRUE(temps.empty()) << temps.front();
+    // The report says what happened: the two running jobs interrupted, the rest skipped.
+    const nlohmann::json report = report_of(config);
+    ASSERT_FALSE(report.is_null()) << p.err();
+    EXPECT_EQ(check_invariants(report), "") << report.dump();
+    EXPECT_EQ(report.at("summary").at("interrupted"), 2) << report.at("summary").dump();
+    for (const auto &j : report.at("jobs"))
+        if (j.at("status") == "interrupted")
+            EXPECT_EQ(j.at("error"), "interrupted: still running at the second signal; its worker was stopped");
+        else
+            EXPECT_EQ(j.at("status"), "skipped") << j.dump();
+}
+
+TEST_P(PoolSignals, WorkersEndedFromOutsideDuringAStopAreReportedAsSuch) {
+    // A signal to the whole process group (systemd, a shell's kill -TERM -PGID) ends the
+    // workers too: the report says so, not that the grace period ran out.
+    const std::string method = GetParam();
+    PoolOptions pool;
+    pool.start_method = method;
+    const fs::path pids = dir() / "pids";
+    const fs::path out = dir() / "out";
+    fs::create_directories(pids);
+    const fs::path config = images_config(out, pool, sleeping_pipeline(pids, 30000));
+    BatchprocProcess p({"run", config.string()}, dir() / "logs");
+    ASSERT_TRUE(wait_started(pids, 2, 60s)) << p.err();
+    p.signal(SIGTERM);
+    std::this_thread::sleep_for(300ms);
+    std::set<size_t> running;
+    for (const auto &entry : fs::directory_iterator(pids)) {
+        running.insert(std::stoul(entry.path().stem().string()));
+        ::kill(static_cast<pid_t>(std::stol(read_text(entry.path()))), SIGTERM);
+    }
+    ASSERT_EQ(running.size(), 2u);
+    ASSERT_TRUE(p.wait(8s)) << "the run waited for the grace period although its workers were gone\n" << p.err();
+    EXPECT_EQ(p.exit_code(), 130) << p.err();
+    const nlohmann::json report = report_of(config);
+    ASSERT_FALSE(report.is_null()) << p.err();
+    EXPECT_EQ(check_invariants(report), "") << report.dump();
+    for (size_t i : running) {
+        const auto &j = report.at("jobs").at(i);
+        EXPECT_EQ(j.at("status"), "interrupted") << j.dump();
+        const std::string error = j.at("error");
+        EXPECT_NE(error.find("the run was stopping when its worker ended (killed by signal 15"), std::string::npos)
+            << error;
+        EXPECT_EQ(error.find("grace period"), std::string::npos) << error;
+    }
 }
 
 TEST_P(PoolSignals, SigkilledCoordinatorTakesItsWorkersWithIt) {

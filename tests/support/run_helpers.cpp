@@ -349,7 +349,7 @@ std::string check_invariants(const nlohmann::json &report) {
     std::map<std::string, int> counts = status_counts(report);
     std::string problems;
     int64_t sum = 0;
-    for (const char *status : {"ok", "failed", "crashed", "timeout", "skipped", "unchanged"}) {
+    for (const char *status : {"ok", "failed", "crashed", "timeout", "skipped", "unchanged", "interrupted"}) {
         const int64_t in_summary = s.at(status).get<int64_t>();
         sum += in_summary;
         if (in_summary != counts[status])
@@ -358,14 +358,14 @@ std::string check_invariants(const nlohmann::json &report) {
     }
     const int64_t total = s.at("total").get<int64_t>();
     if (sum != total)
-        problems += "ok + failed + crashed + timeout + skipped + unchanged = " + std::to_string(sum) + " != total " +
+        problems += "ok + failed + crashed + timeout + skipped + unchanged + interrupted = " + std::to_string(sum) + " != total " +
                     std::to_string(total) + "; ";
     if (static_cast<int64_t>(report.at("jobs").size()) != total)
         problems += "the report lists " + std::to_string(report.at("jobs").size()) + " jobs, total is " +
                     std::to_string(total) + "; ";
     for (const auto &[status, n] : counts)
         if (status != "ok" && status != "failed" && status != "crashed" && status != "timeout" && status != "skipped" &&
-            status != "unchanged")
+            status != "unchanged" && status != "interrupted")
             problems += "unknown status " + status + " (" + std::to_string(n) + " jobs); ";
     return problems;
 }

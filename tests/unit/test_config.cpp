@@ -98,7 +98,7 @@ TEST(Config, FullConfigFillsEveryField) {
                              "  name: \"{rel_dir}/{stem}_small.{ext}\"\n"                              // 14
                              "  overwrite: false\n"                                                    // 15
                              "pool:\n"                                                                 // 16
-                             "  mode: threads\n"                                                       // 17
+                             "  mode: processes\n"                                                     // 17
                              "  workers: 3\n"                                                          // 18
                              "  start_method: spawn\n"                                                 // 19
                              "  threads_per_worker: 2\n"                                               // 20
@@ -152,7 +152,7 @@ TEST(Config, FullConfigFillsEveryField) {
     EXPECT_EQ(s.output.name_mark.column, 9);
     EXPECT_EQ(s.output.mark.line, 12);
 
-    EXPECT_EQ(s.pool.mode, batchproc::PoolMode::threads);
+    EXPECT_EQ(s.pool.mode, batchproc::PoolMode::processes);
     EXPECT_EQ(s.pool.workers, 3);
     EXPECT_EQ(s.pool.start_method, batchproc::StartMethod::spawn);
     EXPECT_EQ(s.pool.threads_per_worker, 2);

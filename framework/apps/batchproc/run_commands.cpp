@@ -71,9 +71,13 @@ int cmd_run(const RunArgs &args, const Verbosity &v) {
     options.progress = !v.quiet;
     options.force = args.force;
     options.command = args.command;
-    RunResult result = execute_run(run, options);
-    if (!v.quiet) std::printf("%s\n", format_summary(result.summary).c_str());
-    if (result.report_written && !v.quiet) std::printf("report: %s\n", run.spec.report->string().c_str());
+    const auto print_end = [&](const RunResult &result) {
+        if (!v.quiet) std::printf("%s\n", format_summary(result.summary).c_str());
+        if (result.report_written && !v.quiet) std::printf("report: %s\n", run.spec.report->string().c_str());
+    };
+    options.abandoned = print_end;
+    const RunResult result = execute_run(run, options);
+    print_end(result);
     return result.exit_code;
 }
 

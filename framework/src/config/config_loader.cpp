@@ -13,6 +13,7 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <sstream>
 
 namespace batchproc {
@@ -557,6 +558,7 @@ void Validator::resume(const Entry &e, ResumeSpec &r) const {
 
 void Validator::pool(const Entry &e, PoolSpec &pool) const {
     const int int_max = std::numeric_limits<int>::max();
+    std::optional<Value> per_process; // max_memory or max_jobs_per_worker, when set
     for (const Entry &x : mapping(e.value, kPoolKeys)) {
         const Value &v = x.value;
         if (x.name == "mode") {
@@ -596,6 +598,7 @@ void Validator::pool(const Entry &e, PoolSpec &pool) const {
             pool.retries = static_cast<int>(integer(v, 0, int_max));
         } else if (x.name == "max_jobs_per_worker") {
             pool.max_jobs_per_worker = static_cast<int>(integer(v, 0, int_max));
+            if (pool.max_jobs_per_worker > 0) per_process = v;
         } else if (x.name == "oversubscribe") {
             pool.oversubscribe = boolean(v);
         } else if (x.name == "timeout") {
@@ -612,8 +615,18 @@ void Validator::pool(const Entry &e, PoolSpec &pool) const {
             } catch (const std::invalid_argument &err) {
                 fail(v.mark, v.key, err.what());
             }
+            if (pool.max_memory > 0) per_process = v;
         }
     }
+    // Both act on worker processes (a cap a job's allocations hit, a process replaced after
+    // N jobs): jobs that share this process have neither, and memory a job leaks here cannot
+    // be given back.
+    if (per_process && pool.mode != PoolMode::processes)
+        fail(per_process->mark, per_process->key,
+             std::string("applies to worker processes, and pool.mode is ") +
+                 (pool.mode == PoolMode::serial ? "serial" : "threads") +
+                 ": its jobs share one process, which cannot cap or renew itself per job; use pool.mode: processes, or "
+                 "remove this setting");
 }
 
 void Validator::pipeline(const Entry *e, const SourceMark &root_mark, std::vector<StageSpec> &stages) const {

@@ -3,6 +3,8 @@
 #include "config/spec.hpp"
 #include "io/atomic_file.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,11 +21,19 @@ constexpr size_t kMaxChildren = kMaxWorkers + 8; // the workers, a fork server a
 std::array<std::atomic<pid_t>, kMaxChildren> g_children{};
 struct sigaction g_old_int {}, g_old_term {};
 
+void put(const char *s) {
+    size_t n = 0;
+    while (s[n] != '\0') ++n;
+    if (::write(STDERR_FILENO, s, n) < 0) return;
+}
+
 void on_signal(int sig) {
     g_last_signal.store(sig);
-    if (g_stop.fetch_add(1) >= 1) {
-        // Stop at once. Workers get SIGTERM first, which makes them remove the output they
-        // are writing; whatever is left a moment later is killed.
+    if (g_stop.fetch_add(1) >= 2) {
+        // The third signal: stop at once, without a report. Workers get SIGTERM first, which
+        // makes them remove the output they are writing; whatever is left a moment later is
+        // killed.
+        put("batchproc: third signal: exiting at once (no report)\n");
         remove_temp_files_in_progress();
         for (auto &child : g_children) {
             const pid_t pid = child.load();
@@ -54,6 +64,19 @@ InterruptGuard::InterruptGuard() {
 InterruptGuard::~InterruptGuard() {
     sigaction(SIGINT, &g_old_int, nullptr);
     sigaction(SIGTERM, &g_old_term, nullptr);
+}
+
+std::string signal_label(int sig) {
+    if (sig == SIGINT) return "SIGINT";
+    if (sig == SIGTERM) return "SIGTERM";
+    if (sig == 0) return "stop requested";
+    return "signal " + std::to_string(sig);
+}
+
+void announce_stop(size_t running) {
+    spdlog::warn("{}: stopping: no new job starts; {} running job(s) may finish within {:g} s (a second signal stops "
+                 "them at once; the report is written either way)",
+                 signal_label(InterruptGuard::last_signal()), running, kStopGraceSeconds);
 }
 
 const std::atomic<int> &InterruptGuard::stop_requested() { return g_stop; }

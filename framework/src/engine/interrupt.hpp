@@ -1,13 +1,28 @@
-// SIGINT/SIGTERM handling for a run: the first signal asks the executors to stop handing
-// out jobs (running ones finish); a second one stops at once: it removes the temporary
-// files being written, runs the registered emergency action (killing workers) and exits
-// with 130. Handlers only touch async-signal-safe state.
+// SIGINT/SIGTERM handling for a run, the same in every mode: the first signal asks the
+// executors to hand out no more jobs and lets the running ones finish for up to
+// kStopGraceSeconds; when that ends, or at a second signal, the running jobs are stopped
+// (processes mode) or abandoned (serial, threads), recorded as `interrupted`, and the report
+// is written before the run exits with 130. A third signal is the emergency exit: the
+// handler removes the temporary files being written, kills the registered children and
+// exits with 130 at once. Handlers only touch async-signal-safe state.
 #pragma once
 
-#include <atomic>
 #include <sys/types.h>
 
+#include <atomic>
+#include <cstddef>
+#include <string>
+
 namespace batchproc {
+
+// How long running jobs may go on after the first signal.
+inline constexpr double kStopGraceSeconds = 10;
+
+// "SIGINT", "SIGTERM", or "signal N".
+std::string signal_label(int sig);
+
+// The line printed when a stop begins: what happens to running jobs and how to hurry it.
+void announce_stop(size_t running);
 
 class InterruptGuard {
 public:

@@ -11,6 +11,7 @@ const char *to_string(JobStatus status) {
     case JobStatus::crashed: return "crashed";
     case JobStatus::skipped: return "skipped";
     case JobStatus::unchanged: return "unchanged";
+    case JobStatus::interrupted: return "interrupted";
     }
     return "?";
 }

@@ -9,7 +9,8 @@ namespace batchproc {
 
 // unchanged: done by an earlier run and skipped by resume (the journal shows its input,
 // recipe and output unchanged). Appended last: the values cross the result buffer.
-enum class JobStatus : int32_t { pending = 0, ok, failed, timeout, crashed, skipped, unchanged };
+// interrupted: running when the run was stopped (a signal); skipped: never started.
+enum class JobStatus : int32_t { pending = 0, ok, failed, timeout, crashed, skipped, unchanged, interrupted };
 
 const char *to_string(JobStatus status);
 

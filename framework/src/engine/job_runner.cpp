@@ -1,5 +1,7 @@
 #include "engine/job_runner.hpp"
 
+#include "engine/crash_context.hpp"
+
 #include "codec/image_decoder.hpp"
 #include "codec/image_header.hpp"
 #include "codec/metadata.hpp"
@@ -95,6 +97,7 @@ JobRecord JobRunner::run(const PlannedJob &job) {
     record.worker_pid = pid_;
     const auto start = Clock::now();
     JobContext ctx(job.index, job.input.string());
+    note_job(job.display);
     // What of the input's metadata the output carries (output.metadata, input.colour: keep).
     const bool copy_metadata = spec_.output.metadata == MetadataPolicy::keep;
     const bool keep_icc = spec_.output.metadata != MetadataPolicy::strip && spec_.input.decode.colour == ColourPolicy::keep;
@@ -147,6 +150,7 @@ JobRecord JobRunner::run(const PlannedJob &job) {
         for (size_t i = 0; i < stages.size(); ++i) {
             StageInstance &stage = stages[i];
             ctx.set_current_output(output_slot_[i]);
+            note_stage(stage.name());
             const auto stage_start = Clock::now();
             const std::string error = stage.process(ctx);
             record.stage_ms.push_back({stage.name(), ms_since(stage_start)});
@@ -157,6 +161,7 @@ JobRecord JobRunner::run(const PlannedJob &job) {
                 break;
             }
         }
+        note_stage("");
         if (!failed) {
             if (!job.outputs.empty() && !ctx.output_written())
                 throw std::runtime_error("the pipeline finished without writing its output");

@@ -25,6 +25,7 @@ RunSummary summarize(const std::vector<JobRecord> &records, double wall_s, const
         case JobStatus::timeout: ++s.timeout; break;
         case JobStatus::crashed: ++s.crashed; break;
         case JobStatus::unchanged: ++s.unchanged; break;
+        case JobStatus::interrupted: ++s.interrupted; break;
         default: ++s.skipped; break;
         }
         for (const StageTiming &t : r.stage_ms) stage_total[t.stage] += t.ms;
@@ -46,12 +47,13 @@ nlohmann::ordered_json build_report(const RunSpec &spec, const std::vector<Plann
     summary["timeout"] = s.timeout;
     summary["crashed"] = s.crashed;
     summary["skipped"] = s.skipped;
+    summary["interrupted"] = s.interrupted;
     summary["unchanged"] = s.unchanged;
     summary["wall_s"] = s.wall_s;
     summary["mode"] = s.mode;
     summary["workers"] = s.workers;
     summary["start_method"] = s.start_method.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(s.start_method);
-    summary["files_per_s"] = s.wall_s > 0 ? double(s.total - s.skipped - s.unchanged) / s.wall_s : 0.0;
+    summary["files_per_s"] = s.wall_s > 0 ? double(s.total - s.skipped - s.unchanged - s.interrupted) / s.wall_s : 0.0;
     if (!s.slowest_stage.empty())
         summary["slowest_stage"] = {{"name", s.slowest_stage}, {"ms_total", s.slowest_stage_ms}};
     if (!s.details.is_null()) summary["pool"] = s.details;
@@ -117,9 +119,10 @@ std::string format_summary(const RunSummary &s) {
     std::snprintf(line, sizeof line, "%zu jobs: %zu ok, %zu failed, %zu timeout, %zu crashed, %zu skipped", s.total,
                   s.ok, s.failed, s.timeout, s.crashed, s.skipped);
     out += line;
+    if (s.interrupted > 0) out += ", " + std::to_string(s.interrupted) + " interrupted";
     if (s.unchanged > 0) out += ", " + std::to_string(s.unchanged) + " unchanged (done by an earlier run)";
     if (s.warned > 0) out += " (" + std::to_string(s.warned) + " ok with warnings)";
-    const double rate = s.wall_s > 0 ? double(s.total - s.skipped - s.unchanged) / s.wall_s : 0.0;
+    const double rate = s.wall_s > 0 ? double(s.total - s.skipped - s.unchanged - s.interrupted) / s.wall_s : 0.0;
     std::snprintf(line, sizeof line, "\nwall time %.3f s, %.1f files/s, mode %s, %d worker%s%s%s", s.wall_s, rate,
                   s.mode.c_str(), s.workers, s.workers == 1 ? "" : "s", s.start_method.empty() ? "" : ", start method ",
                   s.start_method.c_str());

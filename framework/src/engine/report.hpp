@@ -15,6 +15,7 @@ namespace batchproc {
 struct RunSummary {
     size_t total = 0;
     size_t ok = 0, failed = 0, timeout = 0, crashed = 0, skipped = 0;
+    size_t interrupted = 0; // running when the run was stopped
     size_t unchanged = 0; // done by an earlier run (resume)
     size_t warned = 0; // ok jobs with warnings
     double wall_s = 0;

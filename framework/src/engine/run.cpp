@@ -2,7 +2,9 @@
 #include "engine/shards.hpp"
 
 #include "config/config_loader.hpp"
+#include "engine/crash_context.hpp"
 #include "engine/executor.hpp"
+#include "engine/in_process_watch.hpp"
 #include "engine/interrupt.hpp"
 #include "engine/progress.hpp"
 #include "engine/run_journal.hpp"
@@ -14,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -170,13 +173,15 @@ RunResult execute_run(PreparedRun &run, const RunOptions &options) {
     RunCounters counters;
     std::unique_ptr<Executor> executor = make_executor(spec.pool);
     InterruptGuard interrupts;
+    const bool in_process = spec.pool.mode != PoolMode::processes;
+    if (in_process) install_crash_reporter();
 
     ExecutionContext ctx{spec, run.plan, to_run, run_records, counters, InterruptGuard::stop_requested(), {}};
     // Failed jobs are errors (they show under -q too), one line each for the first
     // kFailureLines; the rest are counted and pointed at the report.
     constexpr size_t kFailureLines = 20;
     size_t failures_shown = 0, failures_hidden = 0;
-    ctx.on_finished = [&](const PlannedJob &job, const JobRecord &record) {
+    const auto publish = [&](const PlannedJob &job, const JobRecord &record) {
         const bool failure = record.status == JobStatus::failed || record.status == JobStatus::timeout ||
                              record.status == JobStatus::crashed;
         if (failure && failures_shown < kFailureLines) {
@@ -190,10 +195,119 @@ RunResult execute_run(PreparedRun &run, const RunOptions &options) {
         for (const std::string &w : record.warnings) spdlog::warn("{}: {}", job.display, w);
         if (journal) journal->finished(position(job), job, record);
     };
-    if (journal && spec.pool.mode != PoolMode::processes)
-        ctx.on_started = [&](const PlannedJob &job) { journal->started(position(job), job); };
-
     const auto start = std::chrono::steady_clock::now();
+    const auto seconds_since_start = [&] {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    };
+
+    // The end of a run, however it ends: the jobs' records in plan order, the summary, the
+    // report, the exit code, the journal's end.
+    const auto conclude = [&](std::vector<JobRecord> final_records, double wall_s, const std::string &internal_error) {
+        for (size_t k = 0; k < final_records.size(); ++k) result.records[origin[k]] = std::move(final_records[k]);
+        result.interrupted = InterruptGuard::stop_requested().load() > 0;
+        for (JobRecord &r : result.records)
+            if (r.status == JobStatus::pending) {
+                r.status = JobStatus::skipped;
+                r.error = !internal_error.empty() ? "not run: the run stopped on an internal error"
+                          : result.interrupted    ? "not run: the run was interrupted"
+                                                  : "not run: the run stopped early";
+            }
+        if (failures_hidden > 0)
+            spdlog::error("and {} more failed job(s): {}", failures_hidden,
+                          spec.report ? "see the report " + spec.report->string()
+                                      : std::string("add report: PATH to the config, or --report FILE, to keep every "
+                                                    "job's error"));
+        else if (failures_shown > 0 && !spec.report)
+            spdlog::warn("no report is written: add report: PATH to the config, or --report FILE, to keep each job's "
+                         "error and metrics in a JSON file");
+        result.summary = summarize(result.records, wall_s, spec.pool, executor->workers());
+        result.summary.details = executor->details();
+        result.summary.error = internal_error;
+        if (options.write_report && spec.report) {
+            const std::string text = build_report(spec, run.jobs, result.records, result.summary).dump(2) + "\n";
+            try {
+                WriteOptions how;
+                how.durable = spec.output.durable;
+                write_file_atomically(*spec.report, text.data(), text.size(), how);
+                result.report_written = true;
+            } catch (const std::exception &e) {
+                spdlog::error("cannot write the report: {}", e.what());
+                result.exit_code = 3;
+                return;
+            }
+        }
+        const auto &s = result.summary;
+        if (!internal_error.empty()) result.exit_code = 3;
+        else if (result.interrupted) result.exit_code = 130;
+        else if (s.failed + s.timeout + s.crashed + s.skipped + s.interrupted > 0) result.exit_code = 1;
+        else result.exit_code = 0;
+        if (journal) journal->end(result.exit_code);
+    };
+
+    // Serial and threads mode: a watchdog ends the run cleanly when a job hangs past
+    // pool.timeout or a stop's running jobs do not finish (a thread cannot be stopped).
+    std::unique_ptr<InProcessWatch> watch;
+    if (in_process) {
+        watch = std::make_unique<InProcessWatch>(
+            to_run.size(), spec.pool.timeout_s, kStopGraceSeconds, InterruptGuard::stop_requested(),
+            [&](const InProcessWatch::Ending &ending) {
+                const char *mode = to_string(spec.pool.mode);
+                if (ending.why == InProcessWatch::Why::timeout)
+                    spdlog::error("{}: timeout: still running after pool.timeout ({:g} s); in {} mode a job cannot be "
+                                  "stopped, so the run ends here (the running jobs are recorded as interrupted, the "
+                                  "rest as skipped); pool.mode: processes stops a job past its timeout and goes on",
+                                  to_run[ending.timed_out].display, spec.pool.timeout_s, mode);
+                else
+                    spdlog::error("{}: {} job(s) still running are recorded as interrupted and the run ends here ({} "
+                                 "mode cannot stop a running job; pool.mode: processes can)",
+                                 ending.why == InProcessWatch::Why::second_signal
+                                     ? "second signal"
+                                     : "the stop grace period (" + fmt::format("{:g}", kStopGraceSeconds) + " s) ended",
+                                 ending.running_ms.size(), mode);
+                std::vector<JobRecord> known(to_run.size());
+                for (size_t k = 0; k < to_run.size(); ++k) {
+                    if (ending.finished[k]) {
+                        known[k] = run_records[k];
+                        continue;
+                    }
+                    const auto running = ending.running_ms.find(k);
+                    if (running == ending.running_ms.end()) continue; // pending: skipped
+                    JobRecord &r = known[k];
+                    r.attempts = 1;
+                    r.ms = running->second;
+                    r.worker_pid = static_cast<long>(::getpid());
+                    if (k == ending.timed_out) {
+                        r.status = JobStatus::timeout;
+                        r.error = "timed out: the job ran past pool.timeout (" + fmt::format("{:g}", spec.pool.timeout_s) +
+                                  " s); in " + mode + " mode it cannot be stopped, so the run ended here";
+                    } else {
+                        r.status = JobStatus::interrupted;
+                        r.error = ending.why == InProcessWatch::Why::timeout
+                                      ? "interrupted: still running when another job timed out and the run ended"
+                                  : ending.why == InProcessWatch::Why::second_signal
+                                      ? "interrupted: still running at the second signal"
+                                      : "interrupted: still running when the stop grace period (" +
+                                            fmt::format("{:g}", kStopGraceSeconds) + " s) ended";
+                    }
+                    if (journal) journal->finished(origin[k], to_run[k], r);
+                }
+                conclude(std::move(known), seconds_since_start(), "");
+                if (options.abandoned) options.abandoned(result);
+                return result.exit_code;
+            });
+        ctx.on_started = [&](const PlannedJob &job) {
+            const size_t k = static_cast<size_t>(&job - to_run.data());
+            watch->started(k, [&] {
+                if (journal) journal->started(position(job), job);
+            });
+        };
+        ctx.on_finished = [&](const PlannedJob &job, const JobRecord &record) {
+            watch->finished(static_cast<size_t>(&job - to_run.data()), [&] { publish(job, record); });
+        };
+    } else {
+        ctx.on_finished = publish;
+    }
+
     // An internal error (fork failing, the forkserver killed, workers that never start) ends
     // the run, but what was done is kept: the report is written with the rest `skipped`.
     std::string internal_error;
@@ -205,47 +319,9 @@ RunResult execute_run(PreparedRun &run, const RunOptions &options) {
         internal_error = e.what();
         spdlog::error("internal error: {}", internal_error);
     }
-    const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    for (size_t k = 0; k < run_records.size(); ++k) result.records[origin[k]] = std::move(run_records[k]);
-
-    result.interrupted = InterruptGuard::stop_requested().load() > 0;
-    for (JobRecord &r : result.records)
-        if (r.status == JobStatus::pending) {
-            r.status = JobStatus::skipped;
-            r.error = !internal_error.empty() ? "not run: the run stopped on an internal error"
-                      : result.interrupted    ? "not run: the run was interrupted"
-                                              : "not run";
-        }
-    if (failures_hidden > 0)
-        spdlog::error("and {} more failed job(s): {}", failures_hidden,
-                      spec.report ? "see the report " + spec.report->string()
-                                  : std::string("add report: PATH to the config, or --report FILE, to keep every "
-                                                "job's error"));
-    else if (failures_shown > 0 && !spec.report)
-        spdlog::warn("no report is written: add report: PATH to the config, or --report FILE, to keep each job's "
-                     "error and metrics in a JSON file");
-    result.summary = summarize(result.records, wall_s, spec.pool, executor->workers());
-    result.summary.details = executor->details();
-    result.summary.error = internal_error;
-    if (options.write_report && spec.report) {
-        const std::string text = build_report(spec, run.jobs, result.records, result.summary).dump(2) + "\n";
-        try {
-            WriteOptions how;
-            how.durable = spec.output.durable;
-            write_file_atomically(*spec.report, text.data(), text.size(), how);
-            result.report_written = true;
-        } catch (const std::exception &e) {
-            spdlog::error("cannot write the report: {}", e.what());
-            result.exit_code = 3;
-            return result;
-        }
-    }
-    const auto &s = result.summary;
-    if (!internal_error.empty()) result.exit_code = 3;
-    else if (result.interrupted) result.exit_code = 130;
-    else if (s.failed + s.timeout + s.crashed + s.skipped > 0) result.exit_code = 1;
-    else result.exit_code = 0;
-    if (journal) journal->end(result.exit_code);
+    if (watch) watch->close();
+    const double wall_s = seconds_since_start();
+    conclude(std::move(run_records), wall_s, internal_error);
     return result;
 }
 

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,11 @@ struct RunOptions {
     bool use_journal = true;     // record outcomes in the journal and skip unchanged jobs
     bool force = false;          // --force: run every job, start the journal afresh
     std::string command;         // how the run was started, for the journal's runs table
+    // Serial and threads mode: the run ends on the watchdog's thread instead of returning (a
+    // job past pool.timeout, a stop whose running jobs did not finish; see
+    // engine/in_process_watch.hpp). Called with the result, report written, just before the
+    // process exits with result.exit_code: print what the caller prints at the end.
+    std::function<void(const struct RunResult &)> abandoned;
 };
 
 struct RunResult {

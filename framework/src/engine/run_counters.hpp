@@ -14,7 +14,7 @@ struct RunCounters {
     std::atomic<uint64_t> failed{0}; // failed + timeout + crashed
 
     void count(const JobRecord &r) {
-        if (r.status != JobStatus::ok && r.status != JobStatus::skipped) ++failed;
+        if (r.status == JobStatus::failed || r.status == JobStatus::timeout || r.status == JobStatus::crashed) ++failed;
         ++done;
     }
 };

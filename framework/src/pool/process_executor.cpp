@@ -33,7 +33,7 @@ namespace {
 
 constexpr int kMaxDepth = 32;              // most jobs queued on one worker
 constexpr int64_t kKillGraceNs = 1'000'000'000;  // SIGTERM -> SIGKILL after a timeout
-constexpr int64_t kStopGraceNs = 10'000'000'000; // SIGINT: how long running jobs may finish
+constexpr int64_t kStopGraceNs = int64_t(kStopGraceSeconds * 1e9); // SIGINT: how long running jobs may finish
 constexpr int kMaxFruitlessStarts = 3;    // workers dying before starting any job
 constexpr int64_t kExitGraceNs = 5'000'000'000; // a worker told to exit must be gone by then
 
@@ -72,6 +72,7 @@ struct ProcessExecutor::Worker {
     bool stuck_starting = false; // killed: no job started within pool.timeout
     int64_t closed_ns = 0;       // when its job pipe was closed
     uint32_t timed_out_slot = UINT32_MAX;
+    bool stopped = false;       // killed by the coordinator to end a stop (grace over, second signal)
     int64_t kill_at_ns = 0;     // SIGKILL deadline after SIGTERM
     std::vector<char> partial;  // bytes of an incomplete answer
 };
@@ -107,6 +108,7 @@ private:
     void handle_exit(size_t worker_index);
     void check_timeouts();
     bool jobs_in_workers() const; // some worker holds a job (it may come back if the worker dies)
+    size_t running_jobs() const;  // started by a worker, not finished
     static void close_jobs(Worker &w) {
         // No more jobs for it: it exits once it has answered for the ones it has.
         w.closed = true;
@@ -134,6 +136,7 @@ private:
     int target_ = 1;
     size_t finished_ = 0;
     bool stopping_ = false;
+    bool hurried_ = false; // a second signal: the running jobs are stopped now
     int64_t stop_deadline_ = 0;
     int fruitless_starts_ = 0;
     uint64_t workers_started_ = 0;
@@ -342,14 +345,18 @@ void ProcessExecutor::Coordinator::handle_exit(size_t worker_index) {
             attempts_[static_cast<size_t>(job)] = attempts;
             const bool timed_out = slot == w.timed_out_slot;
             if (stopping_) {
-                // Killed at the end of the stop grace period.
+                // Stopped by the coordinator (grace over, second signal), or ended from outside
+                // while the run was stopping (a signal to the whole process group): say which.
                 JobRecord r;
-                r.status = JobStatus::skipped;
+                r.status = JobStatus::interrupted;
                 r.attempts = attempts;
                 r.worker_pid = w.pid;
                 r.ms = double(now_ns() - s.start_ns) / 1e6;
-                r.error = "interrupted: the job was still running when the stop grace period (" +
-                          format_seconds(double(kStopGraceNs) / 1e9) + " s) ended, and its worker was stopped";
+                r.error = !w.stopped ? "interrupted: the run was stopping when its worker ended (" +
+                                           describe_wait_status(status) + "), not stopped by batchproc"
+                          : hurried_ ? std::string("interrupted: still running at the second signal; its worker was stopped")
+                                     : "interrupted: still running when the stop grace period (" +
+                                           format_seconds(double(kStopGraceNs) / 1e9) + " s) ended; its worker was stopped";
                 buffer_.update([](PoolCounters &c) {
                     --c.in_flight;
                     ++c.skipped;
@@ -408,6 +415,13 @@ void ProcessExecutor::Coordinator::handle_exit(size_t worker_index) {
     }
 }
 
+size_t ProcessExecutor::Coordinator::running_jobs() const {
+    size_t n = 0;
+    for (const auto &wp : workers_)
+        for (uint32_t slot : wp->slots) n += buffer_.slot(slot).state.load() == static_cast<int32_t>(SlotState::running);
+    return n;
+}
+
 bool ProcessExecutor::Coordinator::jobs_in_workers() const {
     for (const auto &wp : workers_)
         if (!wp->slots.empty()) return true;
@@ -457,6 +471,7 @@ void ProcessExecutor::Coordinator::check_timeouts() {
             if (wp->kill_at_ns == 0) {
                 ::kill(wp->pid, SIGKILL);
                 wp->kill_at_ns = INT64_MAX;
+                wp->stopped = true;
             }
     }
 }
@@ -471,6 +486,13 @@ void ProcessExecutor::Coordinator::run() {
             for (auto &wp : workers_) {
                 close_jobs(*wp);
             }
+            announce_stop(running_jobs());
+        }
+        if (stopping_ && !hurried_ && ctx_.stop_requested.load() > 1) {
+            hurried_ = true;
+            stop_deadline_ = now_ns();
+            spdlog::error("{}: second signal: stopping the {} running job(s) now", signal_label(InterruptGuard::last_signal()),
+                         running_jobs());
         }
         if (!stopping_) {
             // Replace workers that ended (crashes, recycling) while work remains.
