@@ -78,6 +78,8 @@ void on_crash(int sig) {
     raise(sig);
 }
 
+constexpr int kCrashSignals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+
 } // namespace
 
 void note_job(std::string_view display) {
@@ -95,7 +97,13 @@ void install_crash_reporter() {
     sa.sa_handler = &on_crash;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_ONSTACK | SA_RESETHAND;
-    for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) sigaction(sig, &sa, nullptr);
+    for (int sig : kCrashSignals) sigaction(sig, &sa, nullptr);
+}
+
+void remove_crash_reporter_in_child() {
+    if (!g_installed) return;
+    g_installed = false;
+    for (int sig : kCrashSignals) signal(sig, SIG_DFL);
 }
 
 } // namespace batchproc

@@ -19,4 +19,9 @@ void note_stage(std::string_view stage); // "" between stages (decode, writing)
 // alternate signal stack for the calling thread, so that a stack overflow is reported too.
 void install_crash_reporter();
 
+// In a worker process forked from a process that installed them (`batchproc bench` runs
+// every mode in one process): the default actions again, so that a worker's crash is the
+// pool's to report.
+void remove_crash_reporter_in_child();
+
 } // namespace batchproc

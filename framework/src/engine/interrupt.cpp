@@ -1,6 +1,7 @@
 #include "engine/interrupt.hpp"
 
 #include "config/spec.hpp"
+#include "engine/crash_context.hpp"
 #include "io/atomic_file.hpp"
 
 #include <spdlog/spdlog.h>
@@ -98,6 +99,7 @@ void unregister_child_pid(pid_t pid) {
 }
 
 void reset_signal_handlers_in_child() {
+    remove_crash_reporter_in_child();
     struct sigaction sa {};
     sa.sa_handler = SIG_DFL;
     sigemptyset(&sa.sa_mask);
