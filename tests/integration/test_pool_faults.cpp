@@ -297,11 +297,17 @@ TEST_P(PoolFaults, WorkersAreRecycledAfterMaxJobsPerWorker) {
 // ---- a worker dying while it holds the counter lock ---------------------------------------
 
 TEST_P(PoolFaults, WorkerDyingHoldingTheCounterLockIsRepaired) {
-    const PoolRun r = run(generated_config(6, options(), "  - mark: {}\n"), {{"BATCHPROC_TEST_DIE_HOLDING_LOCK", "1"}});
+    // Job 1's worker dies of SIGKILL in the middle of a counter update (first attempt only):
+    // the next locker repairs the lock and undoes the half-update; the job is retried.
+    const std::string fault = "  - fault: {action: die_holding_counter_lock, on_index: \"1\", once_file: " +
+                              yaml_quote((dir() / "died-{index}").string()) + "}\n  - mark: {}\n";
+    const PoolRun r = run(generated_config(6, options(), fault));
     ASSERT_TRUE(r.outcome.finished) << r.diag();
     ASSERT_FALSE(r.report.is_null()) << r.diag();
     EXPECT_EQ(r.outcome.exit_code, 0) << r.diag();
-    expect_others_ok(r, {});
+    expect_others_ok(r, {1});
+    EXPECT_EQ(r.report.at("jobs").at(1).at("status"), "ok") << r.report.at("jobs").at(1).dump();
+    EXPECT_EQ(r.report.at("jobs").at(1).at("attempts"), 2) << r.report.at("jobs").at(1).dump();
     expect_consistent(r);
     const auto &p = r.pool();
     EXPECT_GE(p.at("lock_repairs").get<int>(), 1) << p.dump();

@@ -2,7 +2,9 @@
 //
 // Stage `fault` (works on generated jobs too: flags = 0) does one action on the jobs its
 // conditions select:
-//   action     none | segfault | abort | exit | hang | allocate | sleep | throw
+//   action     none | segfault | abort | exit | hang | allocate | sleep | throw |
+//              die_holding_counter_lock (processes mode only: the worker dies of SIGKILL
+//              holding the pool's counter lock, mid-update; tests/support/counter_lock_fault.hpp)
 //   on_index   "-1" never (default), "*" every job, or a list of job indexes "1,4"
 //   on_name    fires when the input file's name contains this text ("" = no name test)
 //              (the fault fires when on_index OR on_name selects the job)
@@ -30,6 +32,8 @@
 // `pad_bytes` adds a metric that big (results larger than a result slot); `log` appends a
 // line per job run to a file (which jobs a resumed run really ran).
 #include <batchproc/plugin.hpp>
+
+#include "support/counter_lock_fault.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -162,7 +166,8 @@ public:
     batchproc::ChoiceParam action{this,
                                   "action",
                                   "none",
-                                  {"none", "segfault", "abort", "exit", "hang", "allocate", "sleep", "throw", "orphan_then_abort"},
+                                  {"none", "segfault", "abort", "exit", "hang", "allocate", "sleep", "throw", "orphan_then_abort",
+                                   "die_holding_counter_lock"},
                                   "what to do on a selected job"};
     batchproc::StringParam on_index{this, "on_index", "-1", "job indexes: -1 never, * every job, or \"1,4\""};
     batchproc::StringParam on_name{this, "on_name", "", "also select jobs whose input file name contains this"};
@@ -217,6 +222,7 @@ public:
         }
         if (a == "allocate") do_allocate(limit_mb.value());
         if (a == "sleep") std::this_thread::sleep_for(std::chrono::milliseconds(ms.value()));
+        if (a == "die_holding_counter_lock") batchproc::test::die_holding_counter_lock();
         if (a == "throw") throw std::runtime_error("injected failure (fault action throw) on job " + std::to_string(index));
         if (a == "orphan_then_abort") {
             // A program started by the stage outlives it, holding whatever descriptors it inherited.

@@ -147,7 +147,7 @@ BatchprocProcess::BatchprocProcess(const std::vector<std::string> &args, const f
     for (char **e = environ; *e != nullptr; ++e) {
         const std::string entry = *e;
         const std::string key = entry.substr(0, entry.find('='));
-        if (extra.count(key) == 0 && key != "BATCHPROC_TEST_DIE_HOLDING_LOCK") env_store.push_back(entry);
+        if (extra.count(key) == 0) env_store.push_back(entry);
     }
     for (const auto &[k, v] : extra) env_store.push_back(k + "=" + v);
     std::vector<char *> envp;

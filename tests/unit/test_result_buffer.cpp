@@ -1,4 +1,5 @@
 #include "pool/result_buffer.hpp"
+#include "support/counter_lock_fault.hpp"
 
 #include <gtest/gtest.h>
 
@@ -43,7 +44,7 @@ TEST(ResultBuffer, AHolderDyingMidUpdateIsRepairedByTheNextLocker) {
     });
     const pid_t pid = fork();
     ASSERT_GE(pid, 0);
-    if (pid == 0) buffer.die_holding_lock(); // corrupts `done`, then SIGKILLs itself
+    if (pid == 0) batchproc::test::die_holding_counter_lock(); // corrupts `done`, then SIGKILLs itself
     int status = 0;
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
     ASSERT_TRUE(WIFSIGNALED(status));

@@ -12,18 +12,6 @@
 
 namespace batchproc {
 
-struct ResultBuffer::Header {
-    uint32_t magic;
-    uint32_t slot_count;
-    pthread_mutex_t lock;
-    std::atomic<int32_t> stop;
-    PoolCounters counters;
-    // Redo record: the counters' next value, valid while `redo_active` is 1.
-    PoolCounters redo;
-    volatile int32_t redo_active;
-    uint64_t repairs;
-};
-
 namespace {
 constexpr uint32_t kMagic = 0x62707231; // "bpr1"
 
@@ -111,18 +99,6 @@ PoolCounters ResultBuffer::counters() const {
 }
 
 uint64_t ResultBuffer::lock_repairs() const { return header().repairs; }
-
-void ResultBuffer::die_holding_lock() {
-    lock();
-    Header &h = header();
-    PoolCounters next = h.counters;
-    h.redo = next;
-    h.redo_active = 1;
-    // Half of an update: the counters now disagree with the redo record.
-    h.counters.done += 1000;
-    ::kill(::getpid(), SIGKILL);
-    for (;;) pause();
-}
 
 namespace {
 

@@ -88,9 +88,6 @@ public:
     PoolCounters counters() const; // a consistent copy
     uint64_t lock_repairs() const;
 
-    // Test hook: take the lock, start an update and die holding it (SIGKILL to self).
-    [[noreturn]] void die_holding_lock();
-
     // Slot <-> JobRecord. store() returns the texts record when it does not fit the slot
     // (the caller sends it on the answer pipe) and "" when it is inline. load() takes that
     // record for such a slot (nullptr when it never arrived: the texts are then replaced by
@@ -98,8 +95,20 @@ public:
     static std::string store(ResultSlot &slot, const JobRecord &record);
     static JobRecord load(const ResultSlot &slot, const std::string *overflow = nullptr);
 
+    // The buffer's first page, at offset 0 of the mapping.
+    struct Header {
+        uint32_t magic;
+        uint32_t slot_count;
+        pthread_mutex_t lock;
+        std::atomic<int32_t> stop;
+        PoolCounters counters;
+        // Redo record: the counters' next value, valid while `redo_active` is 1.
+        PoolCounters redo;
+        volatile int32_t redo_active;
+        uint64_t repairs;
+    };
+
 private:
-    struct Header;
     Header &header() const;
     // The mutex lives in shared memory: locking does not change this object.
     bool lock() const;

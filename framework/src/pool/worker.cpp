@@ -122,10 +122,6 @@ int worker_loop(const RunSpec &spec, const PipelinePlan &plan, ResultBuffer &buf
         rlimit limit{cap, cap};
         setrlimit(RLIMIT_AS, &limit);
     }
-    // Test hook (fault-injection tests only): die holding the counter lock after this job.
-    const char *die_hook = std::getenv("BATCHPROC_TEST_DIE_HOLDING_LOCK");
-    const int64_t die_index = die_hook ? std::atoll(die_hook) : -1;
-
     JobRunner runner(spec, plan);
     const pid_t self = getpid();
     JobReader reader(kWorkerJobFd);
@@ -167,7 +163,6 @@ int worker_loop(const RunSpec &spec, const PipelinePlan &plan, ResultBuffer &buf
                 c.bytes_in += in;
                 c.bytes_out += out;
             });
-            if (msg.index == die_index) buffer.die_holding_lock();
         }
         const uint32_t answer = msg.slot;
         if (!write_all(kWorkerResultFd, &answer, sizeof answer)) return 0; // coordinator gone
