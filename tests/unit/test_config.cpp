@@ -404,6 +404,21 @@ TEST(Config, DuplicateKeyIsAnError) {
 
 // ---- unknown and missing keys ----------------------------------------------------------------
 
+TEST(Config, NulCharactersAreRefusedWhereTheyAre) {
+    // A raw NUL byte: a binary file, or a broken editor (yaml-cpp's own message named an
+    // "unknown escape character").
+    static const char text[] = "input: {paths: [a]}\npipeline:\n  - gray\0scale: {}\n";
+    const ConfigError raw = error_of(std::string(text, sizeof text - 1));
+    EXPECT_ERROR_AT(raw, 3, 9, "");
+    EXPECT_CONTAINS(raw.message(), "holds a NUL byte: a config is UTF-8 text");
+    // An escaped one in a key or a value: the message shows it instead of being cut there.
+    const ConfigError key = error_of("input: {paths: [a]}\npipeline:\n  - \"gray\\0scale\": {}\n");
+    EXPECT_ERROR_AT(key, 3, 5, "");
+    EXPECT_EQ(key.message(), "\"gray\\0scale\" holds a NUL character (\\0), which no key or value may hold");
+    const ConfigError value = error_of(kMinimal + "output: {dir: \"out\\0put\"}\n");
+    EXPECT_CONTAINS(value.message(), "\"out\\0put\" holds a NUL character");
+}
+
 TEST(Config, UnknownTopLevelKeySuggestsTheCloseOne) {
     const ConfigError e = error_of("input: {paths: [a]}\npipline:\n  - resize: {}\n");
     EXPECT_ERROR_AT(e, 2, 1, "pipline");

@@ -700,10 +700,41 @@ void Validator::run(const YAML::Node &root, RunSpec &spec) const {
     pipeline(find(top, "pipeline"), root_mark, spec.pipeline);
 }
 
+// No key or value may hold a NUL character (written "\0" in a quoted YAML string): names
+// and paths are C strings further on, where it would silently cut them short.
+void check_no_nul(const YAML::Node &node, const std::string &label) {
+    const auto where = [&](const YAML::Node &n) {
+        const YAML::Mark m = n.Mark();
+        return m.is_null() ? SourceMark{label, 0, 0} : SourceMark{label, m.line + 1, m.column + 1};
+    };
+    if (node.IsScalar()) {
+        const std::string &text = node.Scalar();
+        if (text.find('\0') != std::string::npos) {
+            std::string shown;
+            for (char c : text) shown += c == '\0' ? std::string("\\0") : std::string(1, c);
+            fail(where(node), "", "\"" + shown + "\" holds a NUL character (\\0), which no key or value may hold");
+        }
+    } else if (node.IsSequence()) {
+        for (const YAML::Node &item : node) check_no_nul(item, label);
+    } else if (node.IsMap()) {
+        for (auto it = node.begin(); it != node.end(); ++it) {
+            check_no_nul(it->first, label);
+            check_no_nul(it->second, label);
+        }
+    }
+}
+
 } // namespace
 
 RunSpec load_config_text(const std::string &yaml, const fs::path &file, const std::vector<std::string> &overrides) {
     const std::string label = file.string();
+    if (const size_t nul = yaml.find('\0'); nul != std::string::npos) {
+        const size_t line_start = yaml.rfind('\n', nul);
+        const size_t line = 1 + static_cast<size_t>(std::count(yaml.begin(), yaml.begin() + static_cast<std::ptrdiff_t>(nul), '\n'));
+        const size_t column = nul - (line_start == std::string::npos ? 0 : line_start + 1) + 1;
+        fail(SourceMark{label, static_cast<int>(line), static_cast<int>(column)}, "",
+             "the file holds a NUL byte: a config is UTF-8 text (is this a binary file?)");
+    }
     std::vector<YAML::Node> docs;
     try {
         docs = YAML::LoadAll(yaml);
@@ -718,6 +749,7 @@ RunSpec load_config_text(const std::string &yaml, const fs::path &file, const st
              "has " + std::to_string(docs.size()) + " YAML documents (separated by ---); a config is one document");
     }
     YAML::Node root = docs.empty() ? YAML::Node() : docs[0];
+    check_no_nul(root, label);
 
     std::vector<Override> parsed;
     for (const std::string &text : overrides) parsed.push_back(parse_override(text));
