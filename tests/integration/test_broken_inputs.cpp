@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <fstream>
 #include <random>
+#include <sstream>
 
 namespace fs = std::filesystem;
 using namespace batchproc::test;
@@ -139,3 +140,41 @@ TEST(BrokenInputs, DamagedPolicyWarnKeepsTheTruncatedImageWithAWarning) {
     EXPECT_NE(job["warnings"][0].get<std::string>().find("truncated"), std::string::npos);
     EXPECT_TRUE(fs::exists(dir / "out" / "truncated.png"));
 }
+
+TEST(BrokenInputs, LibraryMessagesStayOutOfTheTerminalAndInTheJobsErrors) {
+    // Truncated BMPs and JPEG 2000s go through OpenCV's decoders (the opencv codec module),
+    // which print on stderr: imdecode its decoders' exceptions, OpenJPEG through OpenCV's
+    // log. Under -q the only lines are batchproc's own, one per failed job, and the gist of
+    // what the library said is in the job's error.
+    TempDir dir;
+    const fs::path in = dir / "in";
+    fs::create_directories(in);
+    for (const char *ext : {".bmp", ".jp2"}) {
+        std::vector<uint8_t> bytes = encode_image(ext, pattern(80, 64));
+        bytes.resize(bytes.size() / 2);
+        write_bytes(in / (std::string("cut-") + (ext + 1) + ext), bytes);
+    }
+    const fs::path config = dir / "config.yaml";
+    write_text(config, "plugins: [imgproc]\ninput: {paths: [in]}\noutput: {dir: out}\njournal: false\n"
+                       "report: report.json\npipeline:\n  - save: {format: png}\n");
+    for (const char *mode : {"processes", "serial"}) {
+        const RunOutcome run = run_batchproc(config, {"-q", "--set", std::string("pool.mode=") + mode}, dir.path());
+        ASSERT_TRUE(run.finished) << run.err;
+        EXPECT_EQ(run.exit_code, 1) << run.err;
+        std::istringstream lines(run.err);
+        std::string line;
+        size_t count = 0;
+        while (std::getline(lines, line)) {
+            ++count;
+            EXPECT_EQ(line.rfind("error: ", 0), 0u) << mode << ": a line that is not batchproc's: " << line;
+        }
+        EXPECT_EQ(count, 2u) << mode << ":\n" << run.err;
+        const nlohmann::json report = read_json(dir / "report.json");
+        for (const auto &job : report.at("jobs")) {
+            const std::string error = job.at("error");
+            const bool bmp = job.at("input").get<std::string>().find(".bmp") != std::string::npos;
+            EXPECT_NE(error.find(bmp ? "Unexpected end of input stream" : "OpenJPEG2000"), std::string::npos) << error;
+        }
+    }
+}
+
