@@ -7,7 +7,8 @@
 
 namespace batchproc {
 
-RunSummary summarize(const std::vector<JobRecord> &records, double wall_s, const PoolSpec &pool, int workers) {
+RunSummary summarize(const std::vector<JobRecord> &records, double wall_s, const PoolSpec &pool, int workers,
+                     const StageTotals *stage_totals) {
     RunSummary s;
     s.total = records.size();
     s.wall_s = wall_s;
@@ -28,9 +29,10 @@ RunSummary summarize(const std::vector<JobRecord> &records, double wall_s, const
         case JobStatus::interrupted: ++s.interrupted; break;
         default: ++s.skipped; break;
         }
-        for (const StageTiming &t : r.stage_ms) stage_total[t.stage] += t.ms;
+        if (stage_totals == nullptr)
+            for (const StageTiming &t : r.stage_ms) stage_total[t.stage] += t.ms;
     }
-    for (const auto &[stage, ms] : stage_total)
+    for (const auto &[stage, ms] : stage_totals != nullptr ? *stage_totals : stage_total)
         if (ms > s.slowest_stage_ms) {
             s.slowest_stage = stage;
             s.slowest_stage_ms = ms;

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -28,7 +29,13 @@ struct RunSummary {
     std::string error;              // the internal error that ended the run early; "" when none
 };
 
-RunSummary summarize(const std::vector<JobRecord> &records, double wall_s, const PoolSpec &pool, int workers);
+// Time per stage over all jobs (for the slowest stage): the run folds each record's stage
+// timings in as the job finishes, and drops them from the record.
+using StageTotals = std::map<std::string, double>;
+
+// `stage_totals`: the run's totals; null to add up the records' own stage timings.
+RunSummary summarize(const std::vector<JobRecord> &records, double wall_s, const PoolSpec &pool, int workers,
+                     const StageTotals *stage_totals = nullptr);
 
 nlohmann::ordered_json build_report(const RunSpec &spec, const std::vector<PlannedJob> &jobs,
                                     const std::vector<JobRecord> &records, const RunSummary &summary);

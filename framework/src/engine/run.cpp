@@ -126,17 +126,29 @@ RunResult execute_run(PreparedRun &run, const RunOptions &options) {
     // gets the others, in plan order.
     std::unique_ptr<RunJournal> journal;
     if (options.use_journal) journal = RunJournal::open(spec, run.plan, options.force, options.command);
-    std::vector<size_t> origin; // position in run.jobs of each job to run
-    std::vector<PlannedJob> to_run;
+    // When some jobs do not run, the executor gets a copy of the others (`subset`, and
+    // `origin`: the position in run.jobs of each); when all run, run.jobs itself, and the
+    // executor fills result.records directly (no second copy of a million jobs or records).
+    std::vector<size_t> origin;
+    std::vector<PlannedJob> subset;
+    std::vector<JobRecord> subset_records;
+    bool all_run = true;
     if (journal) {
         const std::vector<JobVerdict> &verdicts = journal->judge(run.jobs);
-        origin.reserve(run.jobs.size());
-        to_run.reserve(run.jobs.size());
+        size_t running = 0;
+        for (const JobVerdict &v : verdicts) running += v.verdict == Verdict::run;
+        all_run = running == run.jobs.size();
+        if (!all_run) {
+            origin.reserve(running);
+            subset.reserve(running);
+        }
         size_t given_up = 0;
         for (size_t i = 0; i < run.jobs.size(); ++i) {
             if (verdicts[i].verdict == Verdict::run) {
-                origin.push_back(i);
-                to_run.push_back(run.jobs[i]);
+                if (!all_run) {
+                    origin.push_back(i);
+                    subset.push_back(run.jobs[i]);
+                }
                 const JournalRow *row = verdicts[i].row;
                 if (row != nullptr && row->status == "running" && verdicts[i].reason == RunReason::failed_before)
                     spdlog::warn("{}: an earlier run died while this job was running ({} of {} deaths allowed); it "
@@ -150,14 +162,14 @@ RunResult execute_run(PreparedRun &run, const RunOptions &options) {
                 spdlog::error("{}: not run: {}", run.jobs[i].display, verdicts[i].detail);
             }
         }
-        const size_t skipped = run.jobs.size() - to_run.size() - given_up;
+        const size_t skipped = run.jobs.size() - running - given_up;
         if (skipped > 0)
             spdlog::info("{} of {} jobs unchanged since an earlier run (journal {}): not run again; --force runs them",
                          skipped, run.jobs.size(), journal->path().string());
-    } else {
-        to_run = run.jobs;
-        for (size_t i = 0; i < run.jobs.size(); ++i) origin.push_back(i);
     }
+    const std::vector<PlannedJob> &to_run = all_run ? run.jobs : subset;
+    if (!all_run) subset_records.resize(subset.size());
+    std::vector<JobRecord> &run_records = all_run ? result.records : subset_records;
     // Temporary files a killed earlier run left beside the outputs go now (never a final name).
     {
         std::set<std::filesystem::path> folders;
@@ -167,8 +179,8 @@ RunResult execute_run(PreparedRun &run, const RunOptions &options) {
         for (const std::filesystem::path &folder : folders) removed += remove_stale_temp_files(folder);
         if (removed > 0) spdlog::info("removed {} temporary file(s) left by an earlier run that was killed", removed);
     }
-    std::vector<JobRecord> run_records(to_run.size());
-    const auto position = [&](const PlannedJob &job) { return origin[static_cast<size_t>(&job - to_run.data())]; };
+    const auto position_of = [&](size_t k) { return all_run ? k : origin[k]; };
+    const auto position = [&](const PlannedJob &job) { return position_of(static_cast<size_t>(&job - to_run.data())); };
 
     RunCounters counters;
     std::unique_ptr<Executor> executor = make_executor(spec.pool);
@@ -181,7 +193,12 @@ RunResult execute_run(PreparedRun &run, const RunOptions &options) {
     // kFailureLines; the rest are counted and pointed at the report.
     constexpr size_t kFailureLines = 20;
     size_t failures_shown = 0, failures_hidden = 0;
+    StageTotals stage_totals;
     const auto publish = [&](const PlannedJob &job, const JobRecord &record) {
+        // Stage timings go into the run's totals, not into a million records kept to the end.
+        std::vector<StageTiming> &timings = run_records[static_cast<size_t>(&job - to_run.data())].stage_ms;
+        for (const StageTiming &t : timings) stage_totals[t.stage] += t.ms;
+        std::vector<StageTiming>().swap(timings);
         const bool failure = record.status == JobStatus::failed || record.status == JobStatus::timeout ||
                              record.status == JobStatus::crashed;
         if (failure && failures_shown < kFailureLines) {
@@ -202,10 +219,11 @@ RunResult execute_run(PreparedRun &run, const RunOptions &options) {
 
     // The end of a run, however it ends: the jobs' records in plan order, the summary, the
     // report, the exit code, the journal's end.
-    const auto conclude = [&](std::vector<JobRecord> final_records, double wall_s, const std::string &internal_error) {
-        for (size_t k = 0; k < final_records.size(); ++k) result.records[origin[k]] = std::move(final_records[k]);
+    // `records`: every job's record, in plan order (result.records, or the watchdog's own copy
+    // while job threads may still write into result.records).
+    const auto conclude = [&](std::vector<JobRecord> &records, double wall_s, const std::string &internal_error) {
         result.interrupted = InterruptGuard::stop_requested().load() > 0;
-        for (JobRecord &r : result.records)
+        for (JobRecord &r : records)
             if (r.status == JobStatus::pending) {
                 r.status = JobStatus::skipped;
                 r.error = !internal_error.empty() ? "not run: the run stopped on an internal error"
@@ -220,11 +238,11 @@ RunResult execute_run(PreparedRun &run, const RunOptions &options) {
         else if (failures_shown > 0 && !spec.report)
             spdlog::warn("no report is written: add report: PATH to the config, or --report FILE, to keep each job's "
                          "error and metrics in a JSON file");
-        result.summary = summarize(result.records, wall_s, spec.pool, executor->workers());
+        result.summary = summarize(records, wall_s, spec.pool, executor->workers(), &stage_totals);
         result.summary.details = executor->details();
         result.summary.error = internal_error;
         if (options.write_report && spec.report) {
-            const std::string text = build_report(spec, run.jobs, result.records, result.summary).dump(2) + "\n";
+            const std::string text = build_report(spec, run.jobs, records, result.summary).dump(2) + "\n";
             try {
                 WriteOptions how;
                 how.durable = spec.output.durable;
@@ -264,15 +282,19 @@ RunResult execute_run(PreparedRun &run, const RunOptions &options) {
                                      ? "second signal"
                                      : "the stop grace period (" + fmt::format("{:g}", kStopGraceSeconds) + " s) ended",
                                  ending.running_ms.size(), mode);
-                std::vector<JobRecord> known(to_run.size());
+                // Every job's record in plan order: the journal's verdicts as they are, finished
+                // jobs copied (their records are final), the others made here.
+                std::vector<JobRecord> known(run.jobs.size());
+                for (size_t i = 0; i < run.jobs.size(); ++i)
+                    if (!all_run) known[i] = result.records[i]; // jobs the journal kept from running
                 for (size_t k = 0; k < to_run.size(); ++k) {
                     if (ending.finished[k]) {
-                        known[k] = run_records[k];
+                        known[position_of(k)] = run_records[k];
                         continue;
                     }
                     const auto running = ending.running_ms.find(k);
                     if (running == ending.running_ms.end()) continue; // pending: skipped
-                    JobRecord &r = known[k];
+                    JobRecord &r = known[position_of(k)];
                     r.attempts = 1;
                     r.ms = running->second;
                     r.worker_pid = static_cast<long>(::getpid());
@@ -289,9 +311,9 @@ RunResult execute_run(PreparedRun &run, const RunOptions &options) {
                                       : "interrupted: still running when the stop grace period (" +
                                             fmt::format("{:g}", kStopGraceSeconds) + " s) ended";
                     }
-                    if (journal) journal->finished(origin[k], to_run[k], r);
+                    if (journal) journal->finished(position_of(k), to_run[k], r);
                 }
-                conclude(std::move(known), seconds_since_start(), "");
+                conclude(known, seconds_since_start(), "");
                 if (options.abandoned) options.abandoned(result);
                 return result.exit_code;
             });
@@ -321,7 +343,9 @@ RunResult execute_run(PreparedRun &run, const RunOptions &options) {
     }
     if (watch) watch->close();
     const double wall_s = seconds_since_start();
-    conclude(std::move(run_records), wall_s, internal_error);
+    if (!all_run)
+        for (size_t k = 0; k < subset_records.size(); ++k) result.records[origin[k]] = std::move(subset_records[k]);
+    conclude(result.records, wall_s, internal_error);
     return result;
 }
 
