@@ -558,9 +558,11 @@ nlohmann::ordered_json ProcessExecutor::Coordinator::details() const {
 }
 
 void ProcessExecutor::prepare(ExecutionContext &ctx) {
-    // One slot per job that can be in flight: the ring is reused, so memory does not grow
-    // with the number of jobs.
-    const uint32_t slots = static_cast<uint32_t>(workers_ * kMaxDepth + 1);
+    // One slot per job that can be in flight, and no more than there are jobs: the ring is
+    // reused, so memory does not grow with the number of jobs, nor with workers that would
+    // have nothing to do.
+    const size_t in_flight = std::min<size_t>(size_t(workers_) * kMaxDepth, std::max<size_t>(ctx.jobs.size(), 1));
+    const uint32_t slots = static_cast<uint32_t>(in_flight + 1);
     buffer_ = ResultBuffer::create(slots);
     if (pool_.start_method == StartMethod::forkserver) {
         const RunSpec *spec = &ctx.spec;

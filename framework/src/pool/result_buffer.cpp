@@ -33,7 +33,9 @@ ResultBuffer ResultBuffer::create(uint32_t slots) {
     const int rc = pthread_mutex_init(&h->lock, &attr);
     pthread_mutexattr_destroy(&attr);
     if (rc != 0) throw std::system_error(rc, std::generic_category(), "pthread_mutex_init (robust, process-shared)");
-    for (uint32_t i = 0; i < slots; ++i) new (&b.slot(i)) ResultSlot{};
+    // The slots' lifetimes start without a write: a fresh memfd reads as zeros, which is a
+    // free slot, and a page of it takes memory only when a job's result first lands there.
+    for (uint32_t i = 0; i < slots; ++i) new (&b.slot(i)) ResultSlot;
     return b;
 }
 
