@@ -168,6 +168,22 @@ TEST_P(PoolFaults, AProgramAStageLeftRunningDoesNotHideTheWorkersDeath) {
     if (std::system("pkill -f '^sleep 15$'") < 0) ADD_FAILURE() << "pkill could not run";
 }
 
+// A stage forks (no exec: close-on-exec does not apply) a child that holds the worker's
+// pipes for 3 s, then crashes: the coordinator learns of the death from the process (its
+// pidfd), not when the pipes close.
+TEST_P(PoolFaults, AForkedChildHoldingThePipesDoesNotHideTheWorkersDeath) {
+    PoolOptions pool = options();
+    pool.retries = 0;
+    const std::string pipeline = "  - fault: {action: fork_then_abort, on_index: \"1\"}\n  - mark: {}\n";
+    const PoolRun r = run(generated_config(4, pool, pipeline));
+    ASSERT_TRUE(r.outcome.finished) << r.diag();
+    EXPECT_LT(r.outcome.wall_s, 2.5) << "the death was noticed only when the forked child ended" << r.diag();
+    EXPECT_EQ(r.job(1).at("status"), "crashed") << r.job(1).dump();
+    EXPECT_NE(r.job(1).at("error").get<std::string>().find("SIGABRT"), std::string::npos) << r.job(1).dump();
+    expect_others_ok(r, {1});
+    expect_consistent(r);
+}
+
 // ---- a crash on the first attempt only --------------------------------------------------
 
 TEST_P(PoolFaults, JobCrashingOnlyOnItsFirstAttemptSucceedsOnRetry) {

@@ -3,6 +3,7 @@
 // Stage `fault` (works on generated jobs too: flags = 0) does one action on the jobs its
 // conditions select:
 //   action     none | segfault | abort | exit | hang | allocate | sleep | throw |
+//              fork_then_abort (a child forked without exec holds the worker's fds for 3 s) |
 //              die_holding_counter_lock (processes mode only: the worker dies of SIGKILL
 //              holding the pool's counter lock, mid-update; tests/support/counter_lock_fault.hpp)
 //   on_index   "-1" never (default), "*" every job, or a list of job indexes "1,4"
@@ -167,7 +168,7 @@ public:
                                   "action",
                                   "none",
                                   {"none", "segfault", "abort", "exit", "hang", "allocate", "sleep", "throw", "orphan_then_abort",
-                                   "die_holding_counter_lock"},
+                                   "fork_then_abort", "die_holding_counter_lock"},
                                   "what to do on a selected job"};
     batchproc::StringParam on_index{this, "on_index", "-1", "job indexes: -1 never, * every job, or \"1,4\""};
     batchproc::StringParam on_name{this, "on_name", "", "also select jobs whose input file name contains this"};
@@ -224,6 +225,16 @@ public:
         if (a == "sleep") std::this_thread::sleep_for(std::chrono::milliseconds(ms.value()));
         if (a == "die_holding_counter_lock") batchproc::test::die_holding_counter_lock();
         if (a == "throw") throw std::runtime_error("injected failure (fault action throw) on job " + std::to_string(index));
+        if (a == "fork_then_abort") {
+            // A child forked without exec keeps every descriptor of the worker (close-on-exec
+            // does not apply): it holds the answer pipe open for its 3 s, then ends.
+            const pid_t child = ::fork();
+            if (child == 0) {
+                ::sleep(3);
+                ::_exit(0);
+            }
+            std::abort();
+        }
         if (a == "orphan_then_abort") {
             // A program started by the stage outlives it, holding whatever descriptors it inherited.
             if (std::system("env -u BP_TEST_RUN_TAG sleep 15 &") != 0) std::abort();

@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -43,6 +44,15 @@ int64_t now_ns() {
     return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
+int open_pidfd(pid_t pid) {
+#ifdef SYS_pidfd_open
+    return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+#else
+    (void)pid;
+    return -1;
+#endif
+}
+
 std::string format_seconds(double s) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%g", s);
@@ -64,6 +74,10 @@ struct ProcessExecutor::Worker {
     pid_t pid = -1;
     Fd job_w;
     Fd result_r;
+    // Readable once the process has ended: its death is known from the process itself, not
+    // from its answer pipe, which a child it forked may still hold open. -1 where the kernel
+    // has no pidfd_open (then the pipe's hang-up tells).
+    Fd pidfd;
     std::deque<uint32_t> slots; // sent, in order
     int sent = 0;
     bool closed = false;        // job pipe closed: it exits after what it has
@@ -202,6 +216,8 @@ void ProcessExecutor::Coordinator::start_worker() {
         w->pid = pid;
         register_child_pid(pid);
     }
+    w->pidfd = Fd(open_pidfd(w->pid));
+    if (w->pidfd.get() >= 0) ::fcntl(w->pidfd.get(), F_SETFD, FD_CLOEXEC);
     jobs.read.reset();
     answers.write.reset();
     w->job_w = std::move(jobs.write);
@@ -516,18 +532,24 @@ void ProcessExecutor::Coordinator::run() {
                     close_jobs(*wp);
                 }
         }
+        // Two entries per worker: its answer pipe, and its pidfd (fd -1, ignored by poll, when
+        // there is none).
         fds.clear();
-        for (auto &wp : workers_) fds.push_back(pollfd{wp->result_r.get(), POLLIN, 0});
+        for (auto &wp : workers_) {
+            fds.push_back(pollfd{wp->result_r.get(), POLLIN, 0});
+            fds.push_back(pollfd{wp->pidfd.get(), POLLIN, 0});
+        }
         const bool watch_clock = ctx_.spec.pool.timeout_s > 0 || stopping_;
         const int ready = ::poll(fds.data(), fds.size(), watch_clock ? 50 : 200);
         if (ready < 0 && errno != EINTR) throw std::system_error(errno, std::generic_category(), "poll");
-        for (size_t i = fds.size(); i-- > 0;) {
-            if (fds[i].revents == 0) continue;
+        for (size_t i = workers_.size(); i-- > 0;) {
+            const short pipe_events = fds[2 * i].revents;
+            const bool ended = fds[2 * i + 1].revents != 0; // the process is gone
+            if (pipe_events == 0 && !ended) continue;
             Worker &w = *workers_[i];
-            if (fds[i].revents & POLLIN) read_answers(w);
-            if ((fds[i].revents & (POLLHUP | POLLERR)) && !(fds[i].revents & POLLIN)) handle_exit(i);
-            else if (fds[i].revents & POLLHUP) {
-                read_answers(w);
+            if (pipe_events & POLLIN) read_answers(w);
+            if (ended || (pipe_events & (POLLHUP | POLLERR))) {
+                read_answers(w); // what it wrote before it ended
                 handle_exit(i);
             }
         }
