@@ -54,6 +54,7 @@ nlohmann::ordered_json describe_plugin(const LoadedPlugin &p) {
         st["doc"] = s.doc ? s.doc : "";
         st["needs_image"] = (s.flags & BP_STAGE_NEEDS_IMAGE) != 0;
         st["writes_output"] = (s.flags & BP_STAGE_WRITES_OUTPUT) != 0;
+        st["thread_safe"] = (s.flags & BP_STAGE_NOT_THREAD_SAFE) == 0;
         nlohmann::ordered_json params = nlohmann::ordered_json::array();
         for (size_t k = 0; k < s.param_count; ++k) params.push_back(describe_param(*s.params[k]));
         st["params"] = params;
@@ -68,7 +69,8 @@ void print_plugin_text(const nlohmann::ordered_json &p) {
                 p["api"].get<std::string>().c_str(), p["file"].get<std::string>().c_str(),
                 p["doc"].get<std::string>().c_str());
     for (const auto &s : p["stages"]) {
-        std::printf("\n  %s: %s\n", s["name"].get<std::string>().c_str(), s["doc"].get<std::string>().c_str());
+        std::printf("\n  %s: %s%s\n", s["name"].get<std::string>().c_str(), s["doc"].get<std::string>().c_str(),
+                    s["thread_safe"].get<bool>() ? "" : " (not thread-safe: takes turns in threads mode)");
         for (const auto &q : s["params"]) {
             std::string constraint;
             if (q.contains("min"))

@@ -24,7 +24,7 @@ extern "C" {
 #endif
 
 #define BP_API_VERSION_MAJOR 1
-#define BP_API_VERSION_MINOR 2
+#define BP_API_VERSION_MINOR 3
 
 #define BP_PLUGIN_ENTRY_V1 bp_plugin_entry_v1
 #define BP_PLUGIN_ENTRY_V1_NAME "bp_plugin_entry_v1"
@@ -162,6 +162,12 @@ typedef struct bp_host_api {
 /* Stage flags. */
 #define BP_STAGE_NEEDS_IMAGE 0x1u   /* fails on jobs that read no file */
 #define BP_STAGE_WRITES_OUTPUT 0x2u /* calls write_output or write_image; the pipeline's output stage */
+/* Since API 1.3: the stage's code is not safe to run on two threads at once, even on separate
+ * instances (global state, a library that is not thread-safe). The host then never runs two
+ * calls of create, process or destroy of this stage at the same time in one process: in
+ * threads mode they take turns (each thread still has its own instance). Without the flag a
+ * stage must only keep its own instance's state to itself. */
+#define BP_STAGE_NOT_THREAD_SAFE 0x4u
 
 typedef struct bp_stage_descriptor {
     uint32_t struct_size;

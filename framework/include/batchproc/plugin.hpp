@@ -264,7 +264,7 @@ private:
 // Base of every C++ stage. A derived class declares:
 //   static constexpr const char *name, *doc;
 // and may redeclare:
-//   static constexpr uint32_t flags;              (default: BP_STAGE_NEEDS_IMAGE)
+//   static constexpr uint32_t flags;              (default: BP_STAGE_NEEDS_IMAGE; see BP_STAGE_* in plugin.h)
 //   static constexpr const char *extension_param; (for output stages)
 //   static constexpr const char *name_param;      (for output stages: their own file name)
 class Stage {

@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <stdexcept>
 
 namespace batchproc {
@@ -80,25 +83,65 @@ PipelinePlan plan_pipeline(const RunSpec &spec, PluginRegistry &registry) {
     return plan;
 }
 
-StageInstance::StageInstance(const PlannedStage &stage) : stage_(stage.ref.stage) {
+namespace {
+
+// One mutex per stage that is not thread-safe, for the life of the process (descriptors are
+// static in their plugin, which stays loaded).
+std::mutex *turns_for(const bp_stage_descriptor *stage) {
+    if ((stage->flags & BP_STAGE_NOT_THREAD_SAFE) == 0) return nullptr;
+    static std::mutex guard;
+    static std::map<const bp_stage_descriptor *, std::unique_ptr<std::mutex>> turns;
+    std::lock_guard<std::mutex> lock(guard);
+    std::unique_ptr<std::mutex> &m = turns[stage];
+    if (!m) m = std::make_unique<std::mutex>();
+    return m.get();
+}
+
+// Holds `m` for a scope when there is one.
+class Turn {
+public:
+    explicit Turn(std::mutex *m) : m_(m) {
+        if (m_ != nullptr) m_->lock();
+    }
+    ~Turn() {
+        if (m_ != nullptr) m_->unlock();
+    }
+    Turn(const Turn &) = delete;
+    Turn &operator=(const Turn &) = delete;
+
+private:
+    std::mutex *m_;
+};
+
+} // namespace
+
+StageInstance::StageInstance(const PlannedStage &stage) : stage_(stage.ref.stage), turns_(turns_for(stage_)) {
     bp_error err{};
+    const Turn turn(turns_);
     if (stage_->create(stage.params.c_params(), &state_, &err) != BP_OK)
         throw std::runtime_error(err.message[0] ? err.message : "the stage could not be created");
 }
 
-StageInstance::StageInstance(StageInstance &&other) noexcept : stage_(other.stage_), state_(other.state_) {
+StageInstance::StageInstance(StageInstance &&other) noexcept
+    : stage_(other.stage_), state_(other.state_), turns_(other.turns_) {
     other.state_ = nullptr;
 }
 
 StageInstance::~StageInstance() {
-    if (state_ != nullptr) stage_->destroy(state_);
+    if (state_ == nullptr) return;
+    const Turn turn(turns_);
+    stage_->destroy(state_);
 }
 
 std::string StageInstance::process(JobContext &job) {
     if ((stage_->flags & BP_STAGE_NEEDS_IMAGE) && !job.has_image())
         return std::string("stage ") + stage_->name + " needs an image, and this job has none";
     bp_error err{};
-    const bp_status status = stage_->process(state_, JobContext::host_api(), job.handle(), &err);
+    bp_status status;
+    {
+        const Turn turn(turns_);
+        status = stage_->process(state_, JobContext::host_api(), job.handle(), &err);
+    }
     // A call the host refused (bad image values, out of memory) fails the job even when the
     // stage went on and returned BP_OK.
     const std::string host_error = job.take_host_error();

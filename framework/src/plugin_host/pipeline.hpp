@@ -10,6 +10,7 @@
 
 #include <optional>
 #include <string>
+#include <mutex>
 #include <vector>
 
 namespace batchproc {
@@ -52,6 +53,7 @@ public:
 private:
     const bp_stage_descriptor *stage_;
     void *state_ = nullptr;
+    std::mutex *turns_ = nullptr; // BP_STAGE_NOT_THREAD_SAFE: held around every call of the stage
 };
 
 class Pipeline {
