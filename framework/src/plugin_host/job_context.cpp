@@ -97,7 +97,6 @@ void JobContext::api_set_image(bp_job *job, const bp_image *pixels, void (*relea
 }
 
 void JobContext::replace_image(const bp_image *pixels, void (*release)(void *), void *opaque) {
-    JobContext &ctx = *this;
     // The host takes the pixels whatever happens: release them even when they are refused.
     std::shared_ptr<void> holder;
     if (release != nullptr) holder = std::shared_ptr<void>(opaque, release);
@@ -106,17 +105,16 @@ void JobContext::replace_image(const bp_image *pixels, void (*release)(void *), 
                  pixels->data, pixels->stride);
     // A stage may hand back a view into the current pixels (a crop, say): keep those alive.
     const auto *p = static_cast<const uchar *>(pixels->data);
-    const bool points_into_current =
-        !ctx.image_.empty() && p >= ctx.image_.datastart && p < ctx.image_.dataend;
+    const bool points_into_current = !image_.empty() && p >= image_.datastart && p < image_.dataend;
     if (points_into_current) {
-        if (ctx.holder_) ctx.retained_.push_back(ctx.holder_);
-        ctx.retained_.emplace_back(std::make_shared<cv::Mat>(ctx.image_));
+        if (holder_) retained_.push_back(holder_);
+        retained_.emplace_back(std::make_shared<cv::Mat>(image_));
     } else {
-        ctx.retained_.clear();
+        retained_.clear();
     }
-    ctx.image_ = view;
-    ctx.holder_ = std::move(holder);
-    ctx.source_width_ = ctx.source_height_ = 0;
+    image_ = view;
+    holder_ = std::move(holder);
+    source_width_ = source_height_ = 0;
 }
 
 void JobContext::api_set_metric_int(bp_job *job, const char *key, int64_t value) {
