@@ -45,8 +45,7 @@ for kind in png jpg; do
         rm -rf "$OUT/out-$kind"
         /usr/bin/time -f "%e %M" -o "$OUT/time-$kind-$i.txt" "$BP" run -q "$OUT/$kind.yaml"
     done
-    wall=$(cat "$OUT"/time-"$kind"-*.txt | awk '{print $1}' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-    rss=$(cat "$OUT"/time-"$kind"-*.txt | awk '{print $2}' | sort -g | awk '{a[NR]=$1} END {printf "%.0f", a[int((NR+1)/2)]/1024}')
+    read -r wall rss < <(time_medians "$OUT"/time-"$kind"-*.txt)
     label="PNG with alpha (blended over white)"
     [ "$kind" = jpg ] && label="JPEG of the same pixels"
     echo "| $label | $wall | $rss |"
@@ -56,6 +55,5 @@ for ((i = 0; i < RUNS; i++)); do
     VIPS_CONCURRENCY=1 /usr/bin/time -f "%e %M" -o "$OUT/time-vips-$i.txt" \
         vips flatten "$OUT/in-png/photo.png" "$OUT/vips.jpg[Q=85]" --background "255 255 255"
 done
-wall=$(cat "$OUT"/time-vips-*.txt | awk '{print $1}' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-rss=$(cat "$OUT"/time-vips-*.txt | awk '{print $2}' | sort -g | awk '{a[NR]=$1} END {printf "%.0f", a[int((NR+1)/2)]/1024}')
+read -r wall rss < <(time_medians "$OUT"/time-vips-*.txt)
 echo "| PNG with alpha, by libvips (vips flatten) | $wall | $rss |"

@@ -20,7 +20,6 @@ rm -rf "$OUT" && mkdir -p "$OUT"
 printf '%s\n' "plugins: [sumsq]" "input: {generate: {count: $JOBS}}" "pool: {mode: processes, workers: 2}" \
     "journal: false" "pipeline: [{sum_of_squares: {n: 1}}]" >"$OUT/jobs.yaml"
 
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 machine_line
 echo "$JOBS generated jobs, median of $RUNS runs"
 echo
@@ -30,7 +29,6 @@ for command in validate run; do
     for ((i = 0; i < RUNS; i++)); do
         /usr/bin/time -f "%e %M" -o "$OUT/time-$command-$i.txt" "$BP" "$command" -q "$OUT/jobs.yaml" >/dev/null
     done
-    wall=$(awk '{print $1}' "$OUT"/time-"$command"-*.txt | median)
-    rss=$(awk '{print $2}' "$OUT"/time-"$command"-*.txt | median)
-    echo "| batchproc $command | $wall | $((rss / 1024)) |"
+    read -r wall rss < <(time_medians "$OUT"/time-"$command"-*.txt)
+    echo "| batchproc $command | $wall | $rss |"
 done

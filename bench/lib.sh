@@ -11,6 +11,15 @@ die() {
 
 note() { echo "== $*" >&2; }
 
+# time_medians FILE...: the files GNU time wrote with -f "%e %M" (one run each); prints the
+# median wall time in seconds and the median maximum RSS in MiB: "0.25 75".
+time_medians() {
+    local wall rss
+    wall=$(awk '{print $1}' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+    rss=$(awk '{print $2}' "$@" | sort -g | awk '{a[NR]=$1} END {printf "%.0f", a[int((NR+1)/2)]/1024}')
+    echo "$wall $rss"
+}
+
 # The Python of Debian's python3 package (python3-opencv installs into it), not whatever
 # python3 comes first on PATH (a pyenv shim, for one, adds ~100 ms of shell to every start).
 debian_python() {
