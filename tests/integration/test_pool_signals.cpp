@@ -55,6 +55,13 @@ protected:
 class PoolSignals : public PoolHarness, public ::testing::TestWithParam<std::string> {
 protected:
     void TearDown() override { expect_no_new_shm(); }
+    // A run under this test's start method whose jobs sleep 30 s (writing <pids>/<index>.pid).
+    fs::path sleeping_config(const fs::path &pids, const fs::path &out) {
+        PoolOptions pool;
+        pool.start_method = GetParam();
+        fs::create_directories(pids);
+        return images_config(out, pool, sleeping_pipeline(pids, 30000));
+    }
 };
 
 TEST_P(PoolFirstSignal, LetsRunningJobsFinishAndSkipsTheRest) {
@@ -111,13 +118,9 @@ TEST_P(PoolFirstSignal, LetsRunningJobsFinishAndSkipsTheRest) {
 }
 
 TEST_P(PoolSignals, SecondSigintExitsAtOnceKillingTheWorkers) {
-    const std::string method = GetParam();
-    PoolOptions pool;
-    pool.start_method = method;
     const fs::path pids = dir() / "pids";
     const fs::path out = dir() / "out";
-    fs::create_directories(pids);
-    const fs::path config = images_config(out, pool, sleeping_pipeline(pids, 30000));
+    const fs::path config = sleeping_config(pids, out);
     BatchprocProcess p({"run", config.string()}, dir() / "logs");
     ASSERT_TRUE(wait_started(pids, 2, 60s)) << p.err();
     p.signal(SIGINT);
@@ -147,13 +150,9 @@ TEST_P(PoolSignals, SecondSigintExitsAtOnceKillingTheWorkers) {
 TEST_P(PoolSignals, WorkersEndedFromOutsideDuringAStopAreReportedAsSuch) {
     // A signal to the whole process group (systemd, a shell's kill -TERM -PGID) ends the
     // workers too: the report says so, not that the grace period ran out.
-    const std::string method = GetParam();
-    PoolOptions pool;
-    pool.start_method = method;
     const fs::path pids = dir() / "pids";
     const fs::path out = dir() / "out";
-    fs::create_directories(pids);
-    const fs::path config = images_config(out, pool, sleeping_pipeline(pids, 30000));
+    const fs::path config = sleeping_config(pids, out);
     BatchprocProcess p({"run", config.string()}, dir() / "logs");
     ASSERT_TRUE(wait_started(pids, 2, 60s)) << p.err();
     p.signal(SIGTERM);
