@@ -5,7 +5,8 @@ install(TARGETS batchproc RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(DIRECTORY framework/include/batchproc DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
   PATTERN "mp" EXCLUDE
   PATTERN "mp.hpp" EXCLUDE)
-install(TARGETS batchproc_sdk EXPORT batchprocTargets)
+install(TARGETS batchproc_sdk batchproc_testing EXPORT batchprocTargets
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(EXPORT batchprocTargets NAMESPACE batchproc:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/batchproc)
 
 # batchproc::mp, the process library: its archive, headers and targets form the component

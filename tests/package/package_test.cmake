@@ -53,7 +53,8 @@ file(MAKE_DIRECTORY "${BP_WORK_DIR}" "${images_dir}")
 # `cmake --install` does not build; on a tree where only the tests were built this brings
 # the installed targets up to date (a no-op when they are).
 step("build the installed targets" 0
-  "${CMAKE_COMMAND}" --build "${BP_BUILD_DIR}" --config "${BP_BUILD_TYPE}" --target batchproc imgproc sumsq batchproc_mp)
+  "${CMAKE_COMMAND}" --build "${BP_BUILD_DIR}" --config "${BP_BUILD_TYPE}" --target batchproc imgproc sumsq batchproc_mp
+  batchproc_testing)
 step("install to ${prefix}" 0
   "${CMAKE_COMMAND}" --install "${BP_BUILD_DIR}" --config "${BP_BUILD_TYPE}" --prefix "${prefix}")
 
@@ -100,7 +101,8 @@ step("configure the sample plugin against the installed package" 0
     "-DCMAKE_BUILD_TYPE=${BP_BUILD_TYPE}"
     "-DCMAKE_PREFIX_PATH=${prefix}"
     -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF
-    "-DCMAKE_CXX_FLAGS=-Wall -Wextra -Wpedantic -Wshadow -Werror")
+    "-DCMAKE_CXX_FLAGS=-Wall -Wextra -Wpedantic -Wshadow -Werror ${BP_SANITIZER_FLAGS}"
+    "-DCMAKE_EXE_LINKER_FLAGS=${BP_SANITIZER_FLAGS}" "-DCMAKE_MODULE_LINKER_FLAGS=${BP_SANITIZER_FLAGS}")
 
 # The package must come from the prefix, not from the build tree or the system.
 file(STRINGS "${project_dir}/build/CMakeCache.txt" found_dir REGEX "^batchproc_DIR:")
@@ -114,6 +116,10 @@ endif()
 
 step("build the sample plugin" 0 "${CMAKE_COMMAND}" --build "${project_dir}/build" --config "${BP_BUILD_TYPE}")
 require_file("${project_dir}/build/my_effects.so" "batchproc_add_plugin output, loaded by vignette.yaml")
+# The sample's unit tests, through the installed batchproc::testing.
+require_file("${prefix}/${BP_INSTALL_INCLUDEDIR}/batchproc/testing.hpp" "stage test harness header")
+step("the sample's stage tests (batchproc::testing)" 0
+  "${CMAKE_CTEST_COMMAND}" --test-dir "${project_dir}/build" --output-on-failure -C "${BP_BUILD_TYPE}")
 
 # ---------------------------------------------------------------------------------- 3
 # The installed binary must find imgproc in <prefix>/lib/batchproc/plugins by itself.

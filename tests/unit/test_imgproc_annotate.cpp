@@ -5,6 +5,7 @@
 #include "plugin_host/plugin_registry.hpp"
 #include "support/image_bytes.hpp"
 #include "support/run_helpers.hpp"
+#include "config/spec.hpp"
 #include "support/stage_harness.hpp"
 
 #include <gtest/gtest.h>

@@ -9,7 +9,6 @@
 #include <cstdlib>
 #include <string>
 
-using batchproc::ConfigError;
 using batchproc::test::run_stage;
 using batchproc::test::StageResult;
 using batchproc::test::run_stage_ok;

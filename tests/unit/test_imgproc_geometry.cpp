@@ -7,7 +7,6 @@
 
 #include <string>
 
-using batchproc::ConfigError;
 using batchproc::test::run_stage;
 using batchproc::test::StageResult;
 using batchproc::test::run_stage_ok;

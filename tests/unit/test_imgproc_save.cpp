@@ -18,7 +18,6 @@
 #include <string>
 #include <vector>
 
-using batchproc::ConfigError;
 using batchproc::test::run_stage;
 using batchproc::test::StageResult;
 
@@ -34,7 +33,7 @@ StageResult save(const std::string &params, const cv::Mat &input, const std::str
 std::string config_error(const std::string &params, const std::string &param) {
     try {
         run_stage("save", params, cv::Mat(8, 8, CV_8UC3, cv::Scalar::all(0)));
-    } catch (const ConfigError &e) {
+    } catch (const batchproc::test::ParamError &e) {
         EXPECT_NE((e.key() + " " + e.message()).find(param), std::string::npos)
             << "error does not name " << param << ": " << e.what();
         return e.message();

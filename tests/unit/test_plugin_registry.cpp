@@ -4,6 +4,7 @@
 // folder may hold other test plugins too; nothing here depends on the full set.
 #include "plugin_host/param_set.hpp"
 #include "plugin_host/plugin_registry.hpp"
+#include "config/spec.hpp"
 #include "support/stage_harness.hpp"
 
 #include <gtest/gtest.h>
@@ -521,8 +522,8 @@ TEST(PluginRegistryHost, SeesGivenValuesAndTheImage) {
 }
 
 TEST(PluginRegistryHost, InvalidParameterIsAConfigError) {
-    EXPECT_THROW(run_generated("abi_probe", "{cont: 3}", "abi_probe"), ConfigError);
-    EXPECT_THROW(run_generated("abi_probe", "{mode: quick}", "abi_probe"), ConfigError);
+    EXPECT_THROW(run_generated("abi_probe", "{cont: 3}", "abi_probe"), batchproc::test::ParamError);
+    EXPECT_THROW(run_generated("abi_probe", "{mode: quick}", "abi_probe"), batchproc::test::ParamError);
 }
 
 TEST(PluginRegistryHost, StageRefusingItsParametersIsAConfigError) {
@@ -530,7 +531,7 @@ TEST(PluginRegistryHost, StageRefusingItsParametersIsAConfigError) {
     try {
         run_generated("abi_probe", "{mode: exact}", "abi_probe");
         ADD_FAILURE() << "accepted";
-    } catch (const ConfigError &e) {
+    } catch (const batchproc::test::ParamError &e) {
         EXPECT_EQ(e.key(), "pipeline[0].abi_probe");
         EXPECT_TRUE(contains(e.message(), "mode exact needs a seed")) << e.what();
     }
@@ -545,7 +546,7 @@ TEST(PluginRegistryHost, UnknownPluginIsAConfigError) {
     try {
         run_generated("abi_probe", "", "no_such_plugin");
         ADD_FAILURE() << "accepted";
-    } catch (const ConfigError &e) {
+    } catch (const batchproc::test::ParamError &e) {
         EXPECT_EQ(e.key(), "plugins");
         EXPECT_TRUE(contains(e.message(), "no_such_plugin")) << e.what();
     }

@@ -13,7 +13,7 @@
 
 namespace {
 
-using batchproc::ConfigError;
+using batchproc::test::ParamError;
 using batchproc::sumsq::sum_of_squares_closed_form;
 using batchproc::sumsq::sum_of_squares_loop;
 using batchproc::sumsq::to_decimal;
@@ -102,7 +102,7 @@ void expect_rejected(const std::string &params, const std::string &what) {
     try {
         run_generated("sum_of_squares", params, "sumsq");
         ADD_FAILURE() << params << " was accepted";
-    } catch (const ConfigError &e) {
+    } catch (const ParamError &e) {
         EXPECT_EQ(e.key(), "pipeline[0].sum_of_squares.n") << e.what();
         EXPECT_NE(e.message().find(what), std::string::npos) << e.what();
     }

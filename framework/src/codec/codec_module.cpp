@@ -1,5 +1,7 @@
 #include "codec/codec_module.hpp"
 
+#include "io/install_root.hpp"
+
 #include <dlfcn.h>
 
 #include <map>
@@ -9,12 +11,7 @@ namespace fs = std::filesystem;
 
 namespace batchproc {
 
-fs::path codec_module_dir() {
-    std::error_code ec;
-    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-    if (ec) return fs::path(BATCHPROC_CODEC_SUBDIR);
-    return (exe.parent_path().parent_path() / BATCHPROC_CODEC_SUBDIR).lexically_normal();
-}
+fs::path codec_module_dir() { return (install_root() / BATCHPROC_CODEC_SUBDIR).lexically_normal(); }
 
 namespace {
 

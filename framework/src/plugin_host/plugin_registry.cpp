@@ -1,5 +1,7 @@
 #include "plugin_host/plugin_registry.hpp"
 
+#include "io/install_root.hpp"
+
 #include <dlfcn.h>
 #include <unistd.h>
 
@@ -27,12 +29,7 @@ static std::vector<fs::path> split_path_list(const char *text) {
     return out;
 }
 
-fs::path PluginRegistry::bundled_dir() {
-    std::error_code ec;
-    fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-    if (ec) return fs::path(BATCHPROC_PLUGIN_SUBDIR);
-    return (exe.parent_path().parent_path() / BATCHPROC_PLUGIN_SUBDIR).lexically_normal();
-}
+fs::path PluginRegistry::bundled_dir() { return (install_root() / BATCHPROC_PLUGIN_SUBDIR).lexically_normal(); }
 
 PluginRegistry::PluginRegistry(std::vector<fs::path> extra) : search_path_(std::move(extra)) {
     for (auto &p : split_path_list(std::getenv("BATCHPROC_PLUGIN_PATH"))) search_path_.push_back(p);

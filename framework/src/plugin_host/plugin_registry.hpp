@@ -53,7 +53,7 @@ public:
     StageRef find_stage(const std::string &name) const;
     std::vector<std::string> stage_names() const;
 
-    // The folder of bundled plugins for this binary (<exe>/../lib/batchproc/plugins).
+    // The folder of bundled plugins: <install root>/lib/batchproc/plugins (io/install_root.hpp).
     static std::filesystem::path bundled_dir();
 
 private:
