@@ -419,6 +419,30 @@ TEST(Config, NulCharactersAreRefusedWhereTheyAre) {
     EXPECT_CONTAINS(value.message(), "\"out\\0put\" holds a NUL character");
 }
 
+TEST(Config, ConfigsThatWouldNeverFinishLoadingAreErrors) {
+    // A stray comma after a flow mapping: yaml-cpp 0.7's LoadAll would add empty documents
+    // until memory ran out.
+    const ConfigError comma = error_of("{},");
+    EXPECT_ERROR_AT(comma, 1, 3, "");
+    EXPECT_EQ(comma.message(), "YAML syntax error: unexpected \",\"");
+    // An alias inside the value it names: the tree would contain itself.
+    const ConfigError cycle = error_of(kMinimal + "d: &d {y: *d}\n");
+    EXPECT_CONTAINS(cycle.message(), "a config cannot be recursive");
+    // "Billion laughs": nine lines whose aliases stand for 10^9 values.
+    std::string laughs = "a0: &a0 [x,x,x,x,x,x,x,x,x,x]\n";
+    for (int i = 1; i <= 8; ++i) {
+        const std::string prev = "*a" + std::to_string(i - 1);
+        laughs += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [" + prev;
+        for (int k = 1; k < 10; ++k) laughs += "," + prev;
+        laughs += "]\n";
+    }
+    EXPECT_CONTAINS(error_of(laughs).message(), "expand it to over 1000000 values");
+    // An override is checked like the file (a command line cannot hold a NUL byte, but a
+    // quoted YAML value can spell one).
+    const ConfigError nul = error_of(kMinimal, {"output.dir=\"a\\0b\""});
+    EXPECT_CONTAINS(nul.message(), "holds a NUL character");
+}
+
 TEST(Config, UnknownTopLevelKeySuggestsTheCloseOne) {
     const ConfigError e = error_of("input: {paths: [a]}\npipline:\n  - resize: {}\n");
     EXPECT_ERROR_AT(e, 2, 1, "pipline");

@@ -5,6 +5,8 @@
 #include "config/suggest.hpp"
 #include "config/units.hpp"
 
+#include <yaml-cpp/eventhandler.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -700,13 +702,22 @@ void Validator::run(const YAML::Node &root, RunSpec &spec) const {
     pipeline(find(top, "pipeline"), root_mark, spec.pipeline);
 }
 
-// No key or value may hold a NUL character (written "\0" in a quoted YAML string): names
-// and paths are C strings further on, where it would silently cut them short.
-void check_no_nul(const YAML::Node &node, const std::string &label) {
+// Every key and value of the config (overrides applied), before anything else walks it:
+// - no key or value may hold a NUL character (written "\0" in a quoted YAML string): names
+//   and paths are C strings further on, where it would silently cut them short;
+// - aliases make the tree a graph: one that loops (an alias inside the node it names,
+//   "&a {x: *a}") is refused, as is one whose aliases expand it past kMaxConfigValues values
+//   ("billion laughs": a few lines, 10^9 values).
+constexpr size_t kMaxConfigValues = 1'000'000;
+
+void check_values(const YAML::Node &node, const std::string &label, std::vector<YAML::Node> &path, size_t &seen) {
     const auto where = [&](const YAML::Node &n) {
         const YAML::Mark m = n.Mark();
         return m.is_null() ? SourceMark{label, 0, 0} : SourceMark{label, m.line + 1, m.column + 1};
     };
+    if (++seen > kMaxConfigValues)
+        fail(where(node), "", "the config's aliases (*name) expand it to over " + std::to_string(kMaxConfigValues) +
+                                  " values; a config is not that large");
     if (node.IsScalar()) {
         const std::string &text = node.Scalar();
         if (text.find('\0') != std::string::npos) {
@@ -714,14 +725,88 @@ void check_no_nul(const YAML::Node &node, const std::string &label) {
             for (char c : text) shown += c == '\0' ? std::string("\\0") : std::string(1, c);
             fail(where(node), "", "\"" + shown + "\" holds a NUL character (\\0), which no key or value may hold");
         }
-    } else if (node.IsSequence()) {
-        for (const YAML::Node &item : node) check_no_nul(item, label);
-    } else if (node.IsMap()) {
+        return;
+    }
+    if (!node.IsSequence() && !node.IsMap()) return;
+    for (const YAML::Node &outer : path)
+        if (outer.is(node))
+            fail(where(node), "", "an alias (*name) stands for a value it is itself part of, so the value would "
+                                  "contain itself without end; a config cannot be recursive");
+    path.push_back(node);
+    if (node.IsSequence()) {
+        for (const YAML::Node &item : node) check_values(item, label, path, seen);
+    } else {
         for (auto it = node.begin(); it != node.end(); ++it) {
-            check_no_nul(it->first, label);
-            check_no_nul(it->second, label);
+            check_values(it->first, label, path, seen);
+            check_values(it->second, label, path, seen);
         }
     }
+    path.pop_back();
+}
+
+void check_config_values(const YAML::Node &root, const std::string &label) {
+    std::vector<YAML::Node> path;
+    size_t seen = 0;
+    check_values(root, label, path, seen);
+}
+
+// The documents of a YAML text, counted without YAML::LoadAll: yaml-cpp 0.7's LoadAll never
+// returns on a stray ',' after a document ("{a: 1},", or a line "," after a flow mapping),
+// adding empty documents until memory runs out, because its parser reports an empty
+// document at a token it cannot place without moving past it (fixed upstream after 0.8).
+struct DocumentCount {
+    size_t count = 0;
+    YAML::Mark second;                 // where the second document's content starts
+    std::optional<YAML::Mark> stuck_at; // the token the parser cannot get past
+};
+
+class DocumentMarks : public YAML::EventHandler {
+public:
+    YAML::Mark start;   // of the document (its first token)
+    YAML::Mark content; // of its root node
+    bool has_content = false;
+    void OnDocumentStart(const YAML::Mark &mark) override {
+        start = mark;
+        has_content = false;
+    }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark &mark, YAML::anchor_t) override { at(mark); }
+    void OnAlias(const YAML::Mark &mark, YAML::anchor_t) override { at(mark); }
+    void OnScalar(const YAML::Mark &mark, const std::string &, YAML::anchor_t, const std::string &) override { at(mark); }
+    void OnSequenceStart(const YAML::Mark &mark, const std::string &, YAML::anchor_t, YAML::EmitterStyle::value) override {
+        at(mark);
+    }
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark &mark, const std::string &, YAML::anchor_t, YAML::EmitterStyle::value) override {
+        at(mark);
+    }
+    void OnMapEnd() override {}
+
+private:
+    void at(const YAML::Mark &mark) {
+        if (!has_content) content = mark;
+        has_content = true;
+    }
+};
+
+// Throws YAML::Exception for a syntax error in any document.
+DocumentCount count_documents(const std::string &yaml) {
+    std::istringstream in(yaml);
+    YAML::Parser parser(in);
+    DocumentMarks marks;
+    DocumentCount out;
+    std::optional<int> previous_start;
+    while (parser.HandleNextDocument(marks)) {
+        // Every real document moves past at least one token; two that start at the same
+        // place are the parser stuck on one.
+        if (previous_start && *previous_start == marks.start.pos) {
+            if (marks.start.pos >= 0 && static_cast<size_t>(marks.start.pos) < yaml.size()) out.stuck_at = marks.start;
+            break;
+        }
+        previous_start = marks.start.pos;
+        if (++out.count == 2) out.second = marks.content;
+    }
+    return out;
 }
 
 } // namespace
@@ -735,21 +820,22 @@ RunSpec load_config_text(const std::string &yaml, const fs::path &file, const st
         fail(SourceMark{label, static_cast<int>(line), static_cast<int>(column)}, "",
              "the file holds a NUL byte: a config is UTF-8 text (is this a binary file?)");
     }
-    std::vector<YAML::Node> docs;
+    YAML::Node root;
     try {
-        docs = YAML::LoadAll(yaml);
+        root = YAML::Load(yaml); // the first document; count_documents looks at the others
+        const DocumentCount docs = count_documents(yaml);
+        if (docs.stuck_at) fail(SourceMark{label, docs.stuck_at->line + 1, docs.stuck_at->column + 1}, "",
+                                "YAML syntax error: unexpected \"" + std::string(1, yaml[docs.stuck_at->pos]) + "\"");
+        if (docs.count > 1) {
+            const YAML::Mark m = docs.second;
+            fail(SourceMark{label, m.is_null() ? 0 : m.line + 1, m.is_null() ? 0 : m.column + 1}, "",
+                 "has " + std::to_string(docs.count) + " YAML documents (separated by ---); a config is one document");
+        }
     } catch (const YAML::Exception &e) {
         const SourceMark mark = e.mark.is_null() ? SourceMark{label, 0, 0}
                                                  : SourceMark{label, e.mark.line + 1, e.mark.column + 1};
         fail(mark, "", "YAML syntax error: " + e.msg);
     }
-    if (docs.size() > 1) {
-        const YAML::Mark m = docs[1].Mark();
-        fail(SourceMark{label, m.is_null() ? 0 : m.line + 1, m.is_null() ? 0 : m.column + 1}, "",
-             "has " + std::to_string(docs.size()) + " YAML documents (separated by ---); a config is one document");
-    }
-    YAML::Node root = docs.empty() ? YAML::Node() : docs[0];
-    check_no_nul(root, label);
 
     std::vector<Override> parsed;
     for (const std::string &text : overrides) parsed.push_back(parse_override(text));
@@ -762,6 +848,7 @@ RunSpec load_config_text(const std::string &yaml, const fs::path &file, const st
         }
         for (const Override &o : parsed) apply_override(root, o);
     }
+    check_config_values(root, label);
 
     RunSpec spec;
     spec.config_path = normal_absolute(file);
