@@ -146,6 +146,8 @@ const MetadataModuleApi kApi{MetadataModuleApi::kVersion, read, empty, release, 
 
 #pragma GCC diagnostic pop
 
-extern "C" __attribute__((visibility("default"))) const batchproc::MetadataModuleApi *batchproc_metadata() {
+// Returned as const void *, the type module_table (codec/codec_module.hpp) calls every entry
+// through: calling a function through a pointer of another type is undefined behaviour.
+extern "C" __attribute__((visibility("default"))) const void *batchproc_metadata() {
     return &batchproc::kApi;
 }

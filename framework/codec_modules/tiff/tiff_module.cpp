@@ -75,6 +75,8 @@ const CodecModuleApi kApi{CodecModuleApi::kVersion, probe, decode, encode, can_e
 } // namespace
 } // namespace batchproc
 
-extern "C" __attribute__((visibility("default"))) const batchproc::CodecModuleApi *batchproc_codec_tiff() {
+// Returned as const void *, the type module_table (codec/codec_module.hpp) calls every entry
+// through: calling a function through a pointer of another type is undefined behaviour.
+extern "C" __attribute__((visibility("default"))) const void *batchproc_codec_tiff() {
     return &batchproc::kApi;
 }

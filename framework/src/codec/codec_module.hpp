@@ -3,11 +3,11 @@
 // on first use, so that a run which never meets such a format never pays for them.
 //
 // A module is "<codec dir>/batchproc_codec_<name>.so" exporting one C symbol,
-// `batchproc_codec_<name>`, a function returning a pointer to its CodecModuleApi. Both
-// sides are built together (same compiler, same libstdc++), so the table may use C++
-// types; no exception crosses it: every function reports failure by returning false and
-// filling `error` with a sentence. The metadata module (codec/metadata_module.hpp) is
-// loaded the same way, from the same folder.
+// `batchproc_codec_<name>`, a function `const void *()` (the type the loader calls it
+// through) returning a pointer to its CodecModuleApi. Both sides are built together (same
+// compiler, same libstdc++), so the table may use C++ types; no exception crosses it: every
+// function reports failure by returning false and filling `error` with a sentence. The
+// metadata module (codec/metadata_module.hpp) is loaded the same way, from the same folder.
 #pragma once
 
 #include "codec/codec_image.hpp"
@@ -47,8 +47,8 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-// The folder the modules are installed in: <prefix>/lib/batchproc/codecs, found from the
-// running executable (as the bundled plugins are).
+// The folder the modules are installed in: <install root>/lib/batchproc/codecs (as the
+// bundled plugins are; io/install_root.hpp).
 std::filesystem::path codec_module_dir();
 
 // The module `name` ("heif", "opencv", "tiff"), loaded on the first call (thread-safe;

@@ -3,9 +3,9 @@
 // (output.metadata: keep, or an ICC profile an encoder cannot embed itself) need it.
 //
 // The module is "<codec dir>/batchproc_metadata.so" (codec_module_dir(), beside the codec
-// modules), exporting one C symbol, `batchproc_metadata`, a function returning a pointer to
-// its MetadataModuleApi. As with CodecModuleApi, both sides are built together, so the
-// table may use C++ types; no exception crosses it.
+// modules), exporting one C symbol, `batchproc_metadata`, a function `const void *()`
+// returning a pointer to its MetadataModuleApi. As with CodecModuleApi, both sides are
+// built together, so the table may use C++ types; no exception crosses it.
 #pragma once
 
 #include "codec/metadata.hpp"
