@@ -21,8 +21,11 @@ Profile open_profile(const std::vector<uint8_t> &icc) {
     return Profile(icc.empty() ? nullptr : cmsOpenProfileFromMem(icc.data(), static_cast<cmsUInt32Number>(icc.size())));
 }
 
-std::string signature_text(cmsColorSpaceSignature sig) {
-    const auto v = static_cast<uint32_t>(sig);
+// The colour space a profile declares, as a number: the file may name one that lcms2's
+// enum does not list, and an enum variable holding such a value is undefined behaviour.
+uint32_t colour_space_of(cmsHPROFILE profile) { return static_cast<uint32_t>(cmsGetColorSpace(profile)); }
+
+std::string signature_text(uint32_t v) {
     return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)};
 }
 
@@ -30,7 +33,7 @@ std::string signature_text(cmsColorSpaceSignature sig) {
 
 std::string icc_colour_space(const std::vector<uint8_t> &icc) {
     const Profile p = open_profile(icc);
-    return p ? signature_text(cmsGetColorSpace(p.get())) : std::string();
+    return p ? signature_text(colour_space_of(p.get())) : std::string();
 }
 
 namespace {
@@ -51,9 +54,9 @@ cv::Mat transform(const cv::Mat &pixels, const std::vector<uint8_t> &icc, cmsCol
                   cmsUInt32Number extra_flags = 0) {
     const Profile in = open_profile(icc);
     if (!in) throw ColourError("the embedded ICC profile cannot be read");
-    if (cmsGetColorSpace(in.get()) != space)
-        throw ColourError("the embedded ICC profile is for " + signature_text(cmsGetColorSpace(in.get())) +
-                          " data, not " + signature_text(space));
+    if (const uint32_t found = colour_space_of(in.get()); found != static_cast<uint32_t>(space))
+        throw ColourError("the embedded ICC profile is for " + signature_text(found) + " data, not " +
+                          signature_text(static_cast<uint32_t>(space)));
     const Transform t(cmsCreateTransform(in.get(), in_format, to.get(), out_format, INTENT_PERCEPTUAL,
                                          cmsFLAGS_BLACKPOINTCOMPENSATION | extra_flags));
     if (!t) throw ColourError("the embedded ICC profile cannot be converted to sRGB");
