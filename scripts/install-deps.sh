@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages batchproc needs to build and test. Run as root.
 # Skips apt entirely when everything is already installed.
+#   bash scripts/install-deps.sh          build and test
+#   bash scripts/install-deps.sh --fuzz   the same, plus clang, libFuzzer and llvm-symbolizer
+#                                         for the fuzzers (scripts/fuzz.sh)
 set -euo pipefail
 
 packages=(
@@ -16,6 +19,11 @@ packages=(
   slurm-wlm
   python3
 )
+case "${1:-}" in
+  "") ;;
+  --fuzz) packages+=(clang libclang-rt-14-dev llvm-14) ;;
+  *) echo "usage: bash scripts/install-deps.sh [--fuzz]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do
