@@ -1,9 +1,9 @@
 #include "engine/crash_context.hpp"
 
 #include <signal.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
-#include <cstdlib>
 #include <cstring>
 
 namespace batchproc {
@@ -13,7 +13,7 @@ namespace {
 struct Note {
     char job[1024];
     char stage[128];
-    bool has_altstack;
+    void *altstack; // this thread's alternate signal stack, once made (kept: the kernel uses it)
 };
 
 thread_local Note t_note{};
@@ -26,16 +26,18 @@ void copy_into(char *dst, size_t capacity, std::string_view text) {
 }
 
 // An alternate stack for this thread (once): a handler needs stack to run on when the crash
-// was a stack overflow. Kept for the thread's life (threads of the run end with the process).
+// was a stack overflow. Mapped, not allocated: it is the kernel's for the thread's life (the
+// threads of a run end with the process), not a heap block nobody frees.
 void ensure_altstack() {
-    if (t_note.has_altstack) return;
+    if (t_note.altstack != nullptr) return;
     const size_t size = 64 * 1024;
+    void *stack = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (stack == MAP_FAILED) return;
     stack_t ss{};
-    ss.ss_sp = std::malloc(size);
-    if (ss.ss_sp == nullptr) return;
+    ss.ss_sp = stack;
     ss.ss_size = size;
-    if (sigaltstack(&ss, nullptr) == 0) t_note.has_altstack = true;
-    else std::free(ss.ss_sp);
+    if (sigaltstack(&ss, nullptr) == 0) t_note.altstack = stack;
+    else ::munmap(stack, size);
 }
 
 const char *signal_name(int sig) {
