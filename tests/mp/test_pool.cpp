@@ -235,8 +235,12 @@ TEST_P(PoolTest, CrashFailsOnlyItsOwnTask) {
         EXPECT_EQ(e.exitcode(), 7);
         EXPECT_NE(std::string(e.what()).find("exited with code 7"), std::string::npos) << e.what();
     }
-    // A new worker took the dead one's place: the pool still has two and goes on.
+    // A new worker takes the dead one's place (the pool's thread starts it, so it may come a
+    // moment after the map below is done): the pool goes on, and has two workers again.
     EXPECT_EQ(pool.map(square, range(50)).back(), 49 * 49);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (pool.worker_pids().size() != 2u && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
     EXPECT_EQ(pool.worker_pids().size(), 2u);
 }
 
